@@ -1,0 +1,72 @@
+"""Settings: the only place defaults live (env prefix JOULE_, flags of `joule serve` win)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UnknownStationPolicy(StrEnum):
+    """What to do with a station id the CSMS has never seen (contract: --unknown-stations)."""
+
+    PENDING = "pending"
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class Role(StrEnum):
+    """Which parts of Joule this process runs."""
+
+    ALL = "all"
+    GATEWAY = "gateway"
+    CORE = "core"
+    API = "api"
+
+
+class Settings(BaseSettings):
+    """Every setting of a Joule process; read from JOULE_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="JOULE_", env_file=None, extra="ignore")
+
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    ocpp_port: int = 9000
+    database_url: str = "sqlite:///./joule.db"
+    unknown_stations: UnknownStationPolicy = UnknownStationPolicy.PENDING
+    role: Role = Role.ALL
+    auto_migrate: bool = True
+
+    # First admin, created at start-up when no operator exists yet (contract).
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    # API auth
+    jwt_secret: str | None = None  # generated and kept in the database when not set
+    jwt_ttl_s: int = 8 * 3600
+
+    # OCPP transport limits
+    max_frame_bytes: int = 1024 * 1024
+    ping_interval_s: float | None = 60.0
+    ping_timeout_s: float | None = 600.0  # Q4: stations that never pong stay while they talk
+    handshake_timeout_s: float = 10.0
+    first_message_timeout_s: float = 120.0
+    call_timeout_s: float = 30.0
+    max_connections_per_ip: int = 0  # 0 = unlimited; set for public deployments (scenario 26)
+    auth_failures_before_throttle: int = 10
+    auth_throttle_window_s: float = 60.0
+    heartbeat_interval_s: int = 300
+    strict_extra_properties: bool = False  # scenario 27: lenient by default, logged + stripped
+    message_log_limit: int = 1000  # bounded per-station OCPP message log
+
+    # TLS (security profiles 2 and 3); the TLS listener runs only when cert and key are set
+    ocpp_tls_port: int | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None  # CA that signs station certificates (SP3)
+
+    commit_max_batch: int = Field(default=512, ge=1)
+    log_json: bool = False
+    log_level: str = "INFO"

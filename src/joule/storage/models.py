@@ -1,0 +1,388 @@
+"""ORM models: the version-neutral data model of Joule (see docs/glossary.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Alembic-friendly constraint names (architecture.md: naming convention on MetaData).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Energy = Numeric(20, 4)  # Wh with sub-Wh precision; Decimal in Python, never float
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, Decimal: Energy}
+
+
+class Setting(Base):
+    """Key/value settings Joule keeps for itself (e.g. the generated JWT secret)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Site(Base):
+    """A location with stations; tariffs, load limits and reports hang off it later."""
+
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Operator(Base):
+    """A person (or integration) who operates the network through the API and dashboard."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), default="admin")  # admin | operator | viewer
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Station(Base):
+    """A charging station (1.6 'charge point'), identified by the last segment of its URL."""
+
+    __tablename__ = "stations"
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)  # P4 §3.1.1: ≤ 48 chars
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), nullable=True)
+    # 'accepted' | 'pending' (unknown, awaiting an operator) | 'rejected'
+    registration: Mapped[str] = mapped_column(String(16), default="accepted")
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # 0 = no auth (lab), 1 = basic auth, 2 = TLS + basic, 3 = mutual TLS
+    security_profile: Mapped[int] = mapped_column(Integer, default=1)
+    # A00.FR.002 / A05.FR.07: once a station connected with a higher profile, never accept lower.
+    min_security_profile: Mapped[int] = mapped_column(Integer, default=0)
+    ocpp_version: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    vendor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    serial_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    firmware_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    iccid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    imsi: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    meter_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    meter_serial_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Last answer to BootNotification: Accepted | Pending | Rejected (gates B01.FR.10)
+    boot_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    connected_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_boot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Connector 0 of 1.6 / the station as a whole
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    firmware_status: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    diagnostics_status: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    # Scenario 45: station clock minus CSMS clock, seconds (from timestamps it sends)
+    clock_skew_s: Mapped[float | None] = mapped_column(Numeric(12, 3), nullable=True)
+    # Q7: IANA zone assumed for timestamps the station sends without an offset
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Q1: subprotocol assumed when a station offers none (opt-in per station)
+    assume_subprotocol: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Scenario 27: accept and strip unknown properties from this station
+    lenient: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Scenario 40: counters of tolerated quirks, e.g. {"numeric_value": 12}
+    quirks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BootRecord(Base):
+    """One BootNotification, kept as history."""
+
+    __tablename__ = "boot_records"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Evse(Base):
+    """An EVSE of a station (1.6: one per connector, auto-provisioned, Q27)."""
+
+    __tablename__ = "evses"
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Connector(Base):
+    """A connector of an EVSE with its current status."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (
+        ForeignKeyConstraint(["station_id", "evse_id"], ["evses.station_id", "evses.evse_id"]),
+    )
+    station_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vendor_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    info: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StatusInterval(Base):
+    """Connector (or station, evse 0 / connector 0) status history as non-overlapping intervals."""
+
+    __tablename__ = "status_intervals"
+    __table_args__ = (
+        Index("ix_status_intervals_lookup", "station_id", "evse_id", "connector_id", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    evse_id: Mapped[int] = mapped_column(Integer)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IdToken(Base):
+    """An id token (1.6 idTag) a driver presents."""
+
+    __tablename__ = "id_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(255), unique=True)  # 2.0.1 idToken ≤ 36, 1.6 ≤ 20
+    type: Mapped[str] = mapped_column(String(32), default="ISO14443")
+    status: Mapped[str] = mapped_column(String(16), default="Accepted")
+    expiry: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    group_id: Mapped[str | None] = mapped_column(String(255), nullable=True)  # parentIdTag
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Transaction(Base):
+    """A charging transaction, version-neutral."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("station_id", "transaction_uid", name="uq_transactions_station_uid"),
+        Index("ix_transactions_station_status", "station_id", "status"),
+    )
+    # 1.6: this integer is the transactionId we issue; 2.0.1: the station's id is transaction_uid.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transaction_uid: Mapped[str] = mapped_column(String(64))
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"))
+    evse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    id_token: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    id_token_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    auth_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | completed
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    meter_start_wh: Mapped[Decimal | None] = mapped_column(Energy, nullable=True)
+    meter_stop_wh: Mapped[Decimal | None] = mapped_column(Energy, nullable=True)
+    last_meter_wh: Mapped[Decimal | None] = mapped_column(Energy, nullable=True)
+    last_meter_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    charging_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    remote_start_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reservation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # E §1.3.2: complete when Started, Ended and every seqNo between have arrived
+    seq_nos: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"seen": [..]}
+    missing_seq_nos: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Scenario 11: closed by the CSMS on reboot evidence, may still receive a late stop
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TransactionEvent(Base):
+    """A 2.0.1 TransactionEvent, deduplicated by (transaction, seqNo, eventType, timestamp)."""
+
+    __tablename__ = "transaction_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "transaction_pk", "seq_no", "event_type", "timestamp", name="uq_transaction_events_key"
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transaction_pk: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
+    seq_no: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(16))
+    trigger_reason: Mapped[str] = mapped_column(String(48))
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MeterValue(Base):
+    """One sampled value, normalised to SI units (Wh, W, A, V, …) with the raw reading kept."""
+
+    __tablename__ = "meter_values"
+    __table_args__ = (
+        Index("ix_meter_values_tx_ts", "transaction_pk", "timestamp"),
+        Index("ix_meter_values_station_ts", "station_id", "timestamp"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    evse_id: Mapped[int] = mapped_column(Integer)
+    connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transaction_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measurand: Mapped[str] = mapped_column(String(64))
+    phase: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    context: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    raw_value: Mapped[str] = mapped_column(Text)
+    raw_unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # OCMF / signed meter data, stored byte for byte as the station sent it
+    signed_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SecurityEvent(Base):
+    """A SecurityEventNotification (A04), acknowledged and kept."""
+
+    __tablename__ = "security_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tech_info: Mapped[str | None] = mapped_column(Text, nullable=True)
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DataTransferRecord(Base):
+    """A DataTransfer in either direction, its data size-capped."""
+
+    __tablename__ = "data_transfers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # in | out
+    vendor_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StationReport(Base):
+    """Any other station-initiated notification, stored as received (NotifyReport, NotifyEvent …)."""
+
+    __tablename__ = "station_reports"
+    __table_args__ = (Index("ix_station_reports_station_action", "station_id", "action"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    action: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceVariable(Base):
+    """A 1.6 configuration key or a 2.0.1 device-model variable attribute, latest value."""
+
+    __tablename__ = "device_variables"
+    __table_args__ = (
+        UniqueConstraint(
+            "station_id", "component", "variable", "attribute_type", name="uq_device_variables_key"
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    # component incl. instance/evse/connector as "Name[instance]@evse.connector"; '' for 1.6 keys
+    component: Mapped[str] = mapped_column(String(160))
+    variable: Mapped[str] = mapped_column(String(160))  # incl. instance as "Name[instance]"
+    attribute_type: Mapped[str] = mapped_column(String(16), default="Actual")
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mutability: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ParkedMessage(Base):
+    """A transaction message that could not be matched (Q18, scenario 12): kept for reconciliation."""
+
+    __tablename__ = "parked_messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MessageLogEntry(Base):
+    """The bounded per-station OCPP message log (both directions)."""
+
+    __tablename__ = "message_log"
+    __table_args__ = (Index("ix_message_log_station_id", "station_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48))
+    direction: Mapped[str] = mapped_column(String(4))  # in | out
+    message_type: Mapped[int] = mapped_column(Integer)  # 2 CALL, 3 CALLRESULT, 4 CALLERROR
+    message_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    frame: Mapped[str] = mapped_column(Text)  # truncated to a bounded size
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConnectionAudit(Base):
+    """Refused or notable connection attempts (scenarios 30, 31, 33): no passwords, ever."""
+
+    __tablename__ = "connection_audit"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | refused
+    reason: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CommandRecord(Base):
+    """An operator command sent to a station, with its answer (append-only audit)."""
+
+    __tablename__ = "command_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    operator: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(16))  # answered | callerror | timeout | offline
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
