@@ -1,0 +1,71 @@
+"""Domain events: published on the bus after the data they describe is durable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StationConnected:
+    station_id: str
+    ocpp_version: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StationDisconnected:
+    station_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StationBooted:
+    station_id: str
+    status: str  # Accepted | Pending | Rejected
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatusChanged:
+    station_id: str
+    evse_id: int  # 0 = the station as a whole
+    connector_id: int
+    status: str
+    error_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStarted:
+    transaction_pk: int
+    station_id: str
+    evse_id: int | None
+    id_token: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionUpdated:
+    transaction_pk: int
+    station_id: str
+    energy_wh: Decimal | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEnded:
+    transaction_pk: int
+    station_id: str
+    energy_wh: Decimal | None
+    stop_reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEventReceived:
+    station_id: str
+    type: str
+    critical: bool
+    at: datetime
