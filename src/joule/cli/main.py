@@ -1,0 +1,16 @@
+"""The `joule` command: one module per group of subcommands."""
+
+from __future__ import annotations
+
+import typer
+
+from joule.cli import db, operator, serve, station
+
+app = typer.Typer(help="Joule — an open-source Charging Station Management System.", no_args_is_help=True)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(operator.app, name="operator")
+app.add_typer(station.app, name="station")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,62 @@
+"""`joule serve`: run Joule until SIGTERM/SIGINT, then drain."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import typer
+
+from joule.cli.common import settings_with, setup_logging
+from joule.config import Role, UnknownStationPolicy
+from joule.runtime import Joule, StartupError
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on [env JOULE_HOST, 127.0.0.1]"),
+    http_port: int | None = typer.Option(None, help="REST API and dashboard port [8000]"),
+    ocpp_port: int | None = typer.Option(None, help="OCPP WebSocket port [9000]"),
+    database_url: str | None = typer.Option(None, help="sqlite:///./joule.db or postgresql://…"),
+    unknown_stations: UnknownStationPolicy | None = typer.Option(None, help="pending | accept | reject"),
+    role: Role | None = typer.Option(None, help="all | gateway | core | api"),
+    no_migrate: bool = typer.Option(False, "--no-migrate", help="Refuse to start if migrations are pending"),
+) -> None:
+    """Run the CSMS: the OCPP endpoint, the core and the operator API."""
+    settings = settings_with(
+        host=host,
+        http_port=http_port,
+        ocpp_port=ocpp_port,
+        database_url=database_url,
+        unknown_stations=unknown_stations,
+        role=role,
+        auto_migrate=False if no_migrate else None,
+    )
+    setup_logging(settings.log_level)
+    try:
+        asyncio.run(_serve(Joule(settings)))
+    except StartupError as exc:
+        typer.echo(f"joule: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"joule: cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _serve(joule: Joule) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await joule.start()
+        s = joule.settings
+        print(
+            f"Joule is running — OCPP ws://{s.host}:{joule.ocpp_port}/ocpp/<station-id>  "
+            f"API http://{s.host}:{joule.http_port}/api/v1  docs http://{s.host}:{joule.http_port}/docs",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await joule.stop()

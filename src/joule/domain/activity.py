@@ -1,0 +1,116 @@
+"""Connection activity kept off the durable hot path: message log and last-seen, flushed in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from joule.kit.clock import Clock
+from joule.storage.committer import GroupCommitter
+from joule.storage.repositories.activity import append_message_log, prune_message_log
+from joule.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_LOGGED_FRAME = 8192  # characters of a frame kept in the log
+
+
+class ActivityRecorder:
+    """Buffers frames for the bounded per-station message log and last-seen times."""
+
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        clock: Clock,
+        *,
+        touch_last_seen: Any,
+        log_limit: int,
+        flush_interval_s: float = 0.5,
+        prune_interval_s: float = 60.0,
+    ) -> None:
+        self._committer = committer
+        self._clock = clock
+        self._touch = touch_last_seen
+        self._limit = log_limit
+        self._flush_interval = flush_interval_s
+        self._prune_interval = prune_interval_s
+        self._rows: list[dict[str, Any]] = []
+        self._seen: dict[str, datetime] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def frame(
+        self,
+        station_id: str,
+        direction: str,
+        message_type: int,
+        message_id: str,
+        action: str | None,
+        text: str,
+    ) -> None:
+        """Record one frame (cheap: appends to a buffer)."""
+        now = self._clock.now()
+        if direction == "in":
+            self._seen[station_id] = now
+        if self._limit <= 0:
+            return
+        self._rows.append(
+            {
+                "station_id": station_id,
+                "direction": direction,
+                "message_type": message_type,
+                "message_id": message_id[:64],
+                "action": action,
+                "frame": text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…",
+                "at": now,
+            }
+        )
+
+    async def start(self) -> None:
+        """Start the background flusher."""
+        self._task = asyncio.create_task(self._loop(), name="activity-flusher")
+
+    async def stop(self) -> None:
+        """Flush what is buffered and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write buffered rows and last-seen times in one unit of work."""
+        rows, self._rows = self._rows, []
+        seen, self._seen = self._seen, {}
+        if not rows and not seen:
+            return
+
+        async def work(uow: UnitOfWork) -> None:
+            append_message_log(uow, rows)
+            if seen:
+                await self._touch(uow.session, seen)
+
+        try:
+            await self._committer.run(work)
+        except Exception:
+            log.exception("could not write %d message-log rows", len(rows))
+
+    async def _loop(self) -> None:
+        since_prune = 0.0
+        while True:
+            await asyncio.sleep(self._flush_interval)
+            await self.flush()
+            since_prune += self._flush_interval
+            if since_prune >= self._prune_interval and self._limit > 0:
+                since_prune = 0.0
+                limit = self._limit
+
+                async def prune(uow: UnitOfWork) -> int:
+                    return await prune_message_log(uow.session, limit)
+
+                try:
+                    await self._committer.run(prune)
+                except Exception:
+                    log.exception("could not prune the message log")

@@ -1,0 +1,43 @@
+"""The core's dispatcher: finds the handler for (version, action), runs it in the group commit."""
+
+from __future__ import annotations
+
+from joule.bus.envelopes import StationCall
+from joule.domain.context import HANDLERS, HandlerContext, Payload
+from joule.kit.clock import Clock
+from joule.ocpp.errors import ErrorKind, OcppError
+from joule.storage.committer import GroupCommitter
+from joule.storage.repositories.activity import add_quirks
+from joule.storage.uow import UnitOfWork
+
+
+class Dispatcher:
+    """Station → CSMS: handler, then commit, then answer (never before the data is durable)."""
+
+    def __init__(self, committer: GroupCommitter, clock: Clock) -> None:
+        self._committer = committer
+        self._clock = clock
+
+    async def __call__(self, call: StationCall) -> Payload:
+        """Handle one CALL and return the CALLRESULT payload once its data is committed."""
+        handler = HANDLERS.get((call.version.family, call.action))
+        if handler is None:
+            # A real OCPP action of this version that Joule does not handle (P4 §4.3 NotSupported).
+            raise OcppError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported by Joule")
+
+        async def work(uow: UnitOfWork) -> Payload:
+            ctx = HandlerContext(
+                station_id=call.station_id,
+                version=call.version,
+                message_id=call.message_id,
+                received_at=call.received_at,
+                uow=uow,
+                clock=self._clock,
+                station_timezone=call.station_timezone,
+            )
+            response = await handler(ctx, call.payload)
+            if call.quirks:
+                await add_quirks(uow.session, call.station_id, call.quirks)
+            return response
+
+        return await self._committer.run(work)

@@ -1,0 +1,242 @@
+"""One connection object per station: sequential inbound CALLs, one outstanding CSMS CALL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from joule.bus.envelopes import StationCall
+from joule.gateway.ports import CallSink, FrameObserver, StationAccess
+from joule.kit.errors import StationCallError, StationOffline, StationTimeout
+from joule.ocpp import catalogue, quirks, validation
+from joule.ocpp.errors import ErrorKind, OcppError
+from joule.ocpp.frames import (
+    Call,
+    CallError,
+    CallResult,
+    FrameError,
+    IgnoredFrame,
+    decode_frame,
+    encode_call,
+    encode_error,
+    encode_result,
+)
+from joule.ocpp.versions import OcppVersion
+
+log = logging.getLogger(__name__)
+
+# B01.FR.10 / B02.FR.09 / B03.FR.07: before the boot is Accepted only BootNotification is allowed.
+_BOOT = "BootNotification"
+
+
+class StationConnection:
+    """The live session of one station on this gateway."""
+
+    def __init__(
+        self,
+        *,
+        station_id: str,
+        version: OcppVersion,
+        socket: ServerConnection,
+        access: StationAccess,
+        security_profile: int,
+        sink: CallSink,
+        observer: FrameObserver,
+        lenient: bool,
+        on_boot_status: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.station_id = station_id
+        self.version = version
+        self.socket = socket
+        self.security_profile = security_profile
+        self.timezone = access.timezone
+        self.boot_status = access.boot_status
+        self.registration = access.registration
+        self.lenient = lenient
+        self._sink = sink
+        self._observer = observer
+        self._on_boot_status = on_boot_status
+        self._call_lock = asyncio.Lock()  # at most one outstanding CSMS CALL (J16/P4 §4.1.1)
+        self._pending: tuple[str, asyncio.Future[dict[str, Any]]] | None = None
+        self.connected_at = time.monotonic()
+        self.last_frame_at = self.connected_at
+        self.frames_in = 0
+        self.in_flight = 0
+        self.draining = False
+        self.closed = False
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read frames until the socket closes; CALLs are handled one at a time, in order (T11)."""
+        try:
+            async for message in self.socket:
+                self.last_frame_at = time.monotonic()
+                self.frames_in += 1
+                if self.draining:
+                    continue  # SIGTERM: not acknowledged, so the station resends after reconnect
+                if isinstance(message, bytes):
+                    # Scenario 29: OCPP-J uses text frames only (J16 §4.1.2); refuse binary.
+                    await self.socket.close(1003, "OCPP-J requires text frames")
+                    return
+                await self._on_text(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            self._fail_pending(StationOffline(f"station {self.station_id} disconnected"))
+
+    async def _on_text(self, text: str) -> None:
+        try:
+            frame = decode_frame(self.version, text)
+        except IgnoredFrame:
+            self._observe("in", 0, "-1", None, text)
+            return  # J16 §4.1.3: unknown message type ids are ignored in 1.6
+        except FrameError as exc:
+            self._observe("in", 0, exc.message_id, None, text)
+            await self._send_error(exc.message_id, exc.kind, exc.description, {})
+            return
+        if isinstance(frame, Call):
+            self._observe("in", 2, frame.message_id, frame.action, text)
+            self.in_flight += 1
+            try:
+                await self._on_call(frame)
+            finally:
+                self.in_flight -= 1
+        elif isinstance(frame, CallResult):
+            self._observe("in", 3, frame.message_id, None, text)
+            self._resolve(frame.message_id, frame.payload, None)
+        else:
+            self._observe("in", 4, frame.message_id, None, text)
+            self._resolve(frame.message_id, None, frame)
+
+    async def _on_call(self, call: Call) -> None:
+        try:
+            catalogue.check_inbound_action(self.version, call.action)
+            if call.action != _BOOT and self._boot_gate_closed():
+                raise OcppError(
+                    ErrorKind.SECURITY,
+                    f"{call.action} before BootNotification was accepted (B01.FR.10)",
+                )
+            payload, applied = quirks.normalise_request(self.version, call.action, call.payload)
+            stripped = validation.validate(
+                self.version, call.action, "request", payload, lenient=self.lenient
+            )
+            if stripped:
+                log.warning(
+                    "station %s: stripped unknown properties %s from %s",
+                    self.station_id,
+                    stripped,
+                    call.action,
+                )
+                applied = [*applied, "extra_properties"]
+            envelope = StationCall(
+                station_id=self.station_id,
+                version=self.version,
+                message_id=call.message_id,
+                action=call.action,
+                payload=payload,
+                received_at=datetime.now(UTC),
+                station_timezone=self.timezone,
+                quirks=tuple(applied),
+            )
+            response = await self._sink.dispatch(envelope)
+            validation.validate_outbound(self.version, call.action, "response", response)
+        except OcppError as exc:
+            await self._send_error(call.message_id, exc.kind, exc.description, exc.details)
+            return
+        except Exception:
+            # Our failure: InternalError makes the station retry (C16 §3.7.1), nothing is lost.
+            log.exception("station %s: %s %s failed", self.station_id, call.action, call.message_id)
+            await self._send_error(call.message_id, ErrorKind.INTERNAL, "internal error", {})
+            return
+        if call.action == _BOOT:
+            self._note_boot_status(str(response.get("status")))
+        text = encode_result(call.message_id, response)
+        self._observe("out", 3, call.message_id, call.action, text)
+        await self._send(text)
+
+    def _boot_gate_closed(self) -> bool:
+        if self.boot_status in ("Pending", "Rejected"):
+            return True
+        # A station never booted that is not yet approved may only boot (unknown-stations=pending).
+        return self.boot_status is None and self.registration != "accepted"
+
+    def _note_boot_status(self, status: str) -> None:
+        self.boot_status = status
+        if status == "Accepted":
+            self.registration = "accepted"
+        if self._on_boot_status is not None:
+            self._on_boot_status(self.station_id, status)
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def call(
+        self, action: str, payload: dict[str, Any], *, timeout: float, message_id: str
+    ) -> dict[str, Any]:
+        """Send a CSMS CALL and wait for the station's answer; queued behind any outstanding CALL."""
+        if self.boot_status == "Rejected":
+            # B03.FR.03: the CSMS SHALL NOT initiate messages to a Rejected station.
+            raise StationOffline(f"station {self.station_id} was Rejected at boot")
+        async with self._call_lock:
+            if self.closed:
+                raise StationOffline(f"station {self.station_id} disconnected")
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._pending = (message_id, future)
+            text = encode_call(message_id, action, payload)
+            self._observe("out", 2, message_id, action, text)
+            try:
+                await self._send(text)
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise StationTimeout(
+                    f"station {self.station_id} did not answer {action} within {timeout:g} s"
+                ) from None
+            except ConnectionClosed:
+                raise StationOffline(f"station {self.station_id} disconnected") from None
+            finally:
+                self._pending = None
+
+    def _resolve(self, message_id: str, payload: dict[str, Any] | None, error: CallError | None) -> None:
+        pending = self._pending
+        if pending is None or pending[0] != message_id or pending[1].done():
+            log.info("station %s: answer to unknown or late CALL %s ignored", self.station_id, message_id)
+            return
+        future = pending[1]
+        if error is not None:
+            future.set_exception(StationCallError(error.error_code, error.description, error.details))
+        else:
+            future.set_result(payload or {})
+
+    def _fail_pending(self, exc: Exception) -> None:
+        pending = self._pending
+        if pending is not None and not pending[1].done():
+            pending[1].set_exception(exc)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _send_error(
+        self, message_id: str, kind: ErrorKind, description: str, details: dict[str, Any]
+    ) -> None:
+        text = encode_error(self.version, message_id, kind, description, details)
+        self._observe("out", 4, message_id, None, text)
+        await self._send(text)
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.socket.send(text)
+        except ConnectionClosed:
+            log.info("station %s: socket closed before a frame could be sent", self.station_id)
+
+    def _observe(self, direction: str, mtype: int, message_id: str, action: str | None, text: str) -> None:
+        try:
+            self._observer.frame(self.station_id, direction, mtype, message_id, action, text)
+        except Exception:
+            log.exception("frame observer failed")

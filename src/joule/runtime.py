@@ -1,0 +1,241 @@
+"""Composition root: build and run the parts of Joule a role needs, with their adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from joule.api.app import create_app
+from joule.api.deps import ApiServices
+from joule.bus.memory import MemoryBus
+from joule.config import Role, Settings
+from joule.domain import handlers_index
+from joule.domain.activity import ActivityRecorder
+from joule.domain.dispatcher import Dispatcher
+from joule.domain.operator import service as operators
+from joule.domain.station import service as stations
+from joule.gateway.ports import StationAccess
+from joule.gateway.server import Gateway
+from joule.kit.clock import Clock, SystemClock
+from joule.storage import migrate
+from joule.storage.committer import GroupCommitter
+from joule.storage.db import create_engine, session_factory
+from joule.storage.models import Setting
+from joule.storage.repositories.activity import reset_presence
+from joule.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+assert handlers_index.LOADED  # every inbound handler module is registered
+
+
+class StartupError(Exception):
+    """Joule cannot start with this configuration; the message says why."""
+
+
+def _to_gateway(access: stations.StationAccess) -> StationAccess:
+    return StationAccess(
+        station_id=access.station_id,
+        registration=access.registration,
+        password_hash=access.password_hash,
+        security_profile=access.security_profile,
+        min_security_profile=access.min_security_profile,
+        boot_status=access.boot_status,
+        timezone=access.timezone,
+        assume_subprotocol=access.assume_subprotocol,
+        lenient=access.lenient,
+    )
+
+
+@dataclass
+class StationDirectoryAdapter:
+    """The gateway's StationDirectory port, served by the station domain through the committer."""
+
+    committer: GroupCommitter
+    clock: Clock
+    node: str
+
+    async def lookup(self, station_id: str) -> StationAccess | None:
+        async def work(uow: UnitOfWork) -> stations.StationAccess | None:
+            return await stations.get_access(uow.session, station_id)
+
+        found = await self.committer.read(work)
+        return _to_gateway(found) if found is not None else None
+
+    async def register_unknown(self, station_id: str, *, accept: bool) -> StationAccess:
+        at = self.clock.now()
+
+        async def work(uow: UnitOfWork) -> stations.StationAccess:
+            return await stations.register_unknown(uow.session, station_id=station_id, accept=accept, at=at)
+
+        return _to_gateway(await self.committer.run(work))
+
+    async def connected(self, station_id: str, *, ocpp_version: str, security_profile: int) -> None:
+        at = self.clock.now()
+
+        async def work(uow: UnitOfWork) -> None:
+            await stations.mark_connected(
+                uow.session,
+                station_id=station_id,
+                ocpp_version=ocpp_version,
+                node=self.node,
+                security_profile=security_profile,
+                at=at,
+            )
+
+        await self.committer.run(work)
+
+    async def disconnected(self, station_id: str) -> None:
+        at = self.clock.now()
+
+        async def work(uow: UnitOfWork) -> None:
+            await stations.mark_disconnected(uow.session, station_id=station_id, at=at)
+
+        await self.committer.run(work)
+
+    async def audit(self, station_id: str | None, *, remote: str | None, outcome: str, reason: str) -> None:
+        at = self.clock.now()
+
+        async def work(uow: UnitOfWork) -> None:
+            await stations.record_connection_audit(
+                uow.session, station_id=station_id, remote=remote, outcome=outcome, reason=reason, at=at
+            )
+
+        await self.committer.run(work)
+
+
+async def _jwt_secret(committer: GroupCommitter, configured: str | None) -> str:
+    """The configured secret, else one generated once and kept in the database (survives restarts)."""
+    if configured:
+        return configured
+
+    async def work(uow: UnitOfWork) -> str:
+        row = await uow.session.get(Setting, "jwt_secret")
+        if row is None:
+            row = Setting(key="jwt_secret", value=secrets.token_urlsafe(48))
+            uow.session.add(row)
+        return row.value
+
+    return await committer.run(work)
+
+
+@dataclass
+class Joule:
+    """A running Joule process (role `all` by default)."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    node: str = field(default_factory=socket.gethostname)
+    engine: AsyncEngine | None = None
+    committer: GroupCommitter | None = None
+    bus: MemoryBus | None = None
+    gateway: Gateway | None = None
+    activity: ActivityRecorder | None = None
+    http_server: uvicorn.Server | None = None
+    http_port: int | None = None
+    _http_task: asyncio.Task[Any] | None = None
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ocpp_port(self) -> int | None:
+        """The bound plain OCPP port (useful with port 0)."""
+        return self.gateway.ports.get("ws") if self.gateway else None
+
+    async def start(self) -> None:
+        """Migrate (or refuse), then start storage, core, gateway and API for the role."""
+        s = self.settings
+        if s.role not in (Role.ALL,):
+            raise StartupError(
+                f"--role {s.role.value} needs the multi-node bus, which is not built yet; use --role all"
+            )
+        if s.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, s.database_url)
+        elif await asyncio.to_thread(migrate.pending, s.database_url):
+            raise StartupError("the database needs migrations: run `joule db upgrade` first")
+        stations.configure(heartbeat_interval_s=s.heartbeat_interval_s, pending_interval_s=30)
+        self.engine = create_engine(s.database_url)
+        self.bus = MemoryBus()
+        bus = self.bus
+
+        async def published(events: list[object]) -> None:
+            for event in events:
+                await bus.publish(event)
+
+        self.committer = GroupCommitter(
+            session_factory(self.engine), max_batch=s.commit_max_batch, on_committed=published
+        )
+        await self.committer.start()
+        committer = self.committer
+        now = self.clock.now()
+
+        async def boot_work(uow: UnitOfWork) -> None:
+            await reset_presence(uow.session, self.node, now)
+            if s.admin_email and s.admin_password:
+                await operators.ensure_admin(uow.session, s.admin_email, s.admin_password, now)
+
+        await committer.run(boot_work)
+        self.bus.bind_dispatcher(Dispatcher(committer, self.clock))
+        self.activity = ActivityRecorder(
+            committer, self.clock, touch_last_seen=stations.touch_last_seen, log_limit=s.message_log_limit
+        )
+        await self.activity.start()
+        self.gateway = Gateway(
+            s,
+            directory=StationDirectoryAdapter(committer, self.clock, self.node),
+            sink=self.bus,
+            observer=self.activity,
+        )
+        await self.gateway.start()
+        secret = await _jwt_secret(committer, s.jwt_secret)
+        app = create_app(
+            ApiServices(committer=committer, commands=self.gateway, settings=s, clock=self.clock, jwt_secret=secret)
+        )
+        config = uvicorn.Config(
+            app, host=s.host, port=s.http_port, log_level="warning", access_log=False, lifespan="on"
+        )
+        self.http_server = uvicorn.Server(config)
+        self.http_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http_task = asyncio.create_task(self.http_server.serve(), name="http")
+        while not self.http_server.started:
+            if self._http_task.done():
+                self._http_task.result()
+                raise StartupError(f"the HTTP server did not start on port {s.http_port}")
+            await asyncio.sleep(0.01)
+        self.http_port = int(self.http_server.servers[0].sockets[0].getsockname()[1])
+        log.info(
+            "Joule ready: OCPP ws://%s:%s/ocpp/{station_id}, API http://%s:%s/api/v1",
+            s.host, self.ocpp_port, s.host, self.http_port,
+        )
+
+    async def stop(self) -> None:
+        """Drain: stop accepting, finish in-flight messages, close stations with 1001, flush, exit."""
+        if self.gateway is not None:
+            await self.gateway.drain()
+        if self.http_server is not None and self._http_task is not None:
+            self.http_server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._http_task, 10)
+        if self.activity is not None:
+            await self.activity.stop()
+        if self.committer is not None:
+            at: datetime = self.clock.now()
+            node = self.node
+
+            async def offline(uow: UnitOfWork) -> None:
+                await reset_presence(uow.session, node, at)
+
+            with contextlib.suppress(Exception):
+                await self.committer.run(offline)
+            await self.committer.stop()
+        if self.engine is not None:
+            await self.engine.dispose()
+        self.stopped.set()

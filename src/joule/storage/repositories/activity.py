@@ -1,0 +1,50 @@
+"""Writes for connection activity: the message log, quirk counters, node presence reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.storage.models import MessageLogEntry, Station
+from joule.storage.uow import UnitOfWork
+
+
+def append_message_log(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Queue message-log rows for one bulk insert."""
+    uow.bulk_insert(MessageLogEntry, rows)
+
+
+async def prune_message_log(session: AsyncSession, keep: int) -> int:
+    """Keep only the newest `keep` entries per station (the log is bounded)."""
+    ranked = select(
+        MessageLogEntry.id,
+        func.row_number()
+        .over(partition_by=MessageLogEntry.station_id, order_by=MessageLogEntry.id.desc())
+        .label("rn"),
+    ).subquery()
+    doomed = select(ranked.c.id).where(ranked.c.rn > keep)
+    result = await session.execute(delete(MessageLogEntry).where(MessageLogEntry.id.in_(doomed)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def add_quirks(session: AsyncSession, station_id: str, names: tuple[str, ...]) -> None:
+    """Increment the station's tolerated-quirk counters (scenario 40)."""
+    station = await session.get(Station, station_id)
+    if station is None:
+        return
+    counts = dict(station.quirks or {})
+    for name in names:
+        counts[name] = int(counts.get(name, 0)) + 1
+    station.quirks = counts
+
+
+async def reset_presence(session: AsyncSession, node: str, at: datetime) -> None:
+    """Mark every station this node held as offline (after a crash or restart)."""
+    await session.execute(
+        update(Station)
+        .where(Station.online.is_(True), Station.connected_node == node)
+        .values(online=False, connected_node=None, last_seen=func.coalesce(Station.last_seen, at))
+    )
