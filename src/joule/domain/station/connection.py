@@ -1,0 +1,121 @@
+"""Connection-level station services the runtime wires into the gateway (session-based)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.storage.models import Station
+from joule.storage.repositories import station as repo
+
+
+@dataclass(frozen=True, slots=True)
+class StationAccess:
+    """What the gateway must know about a station to let it in."""
+
+    station_id: str
+    registration: str  # accepted | pending | rejected
+    password_hash: str | None
+    security_profile: int
+    min_security_profile: int
+    boot_status: str | None
+    timezone: str | None
+    assume_subprotocol: str | None
+    lenient: bool | None
+
+
+def _access(station: Station) -> StationAccess:
+    return StationAccess(
+        station_id=station.id,
+        registration=station.registration,
+        password_hash=station.password_hash,
+        security_profile=station.security_profile,
+        min_security_profile=station.min_security_profile,
+        boot_status=station.boot_status,
+        timezone=station.timezone,
+        assume_subprotocol=station.assume_subprotocol,
+        lenient=station.lenient,
+    )
+
+
+async def get_access(session: AsyncSession, station_id: str) -> StationAccess | None:
+    """The access record of a known station, None for an unknown id."""
+    station = await repo.get_station(session, station_id)
+    return _access(station) if station is not None else None
+
+
+async def register_unknown(
+    session: AsyncSession, *, station_id: str, accept: bool, at: datetime
+) -> StationAccess:
+    """Register a station never seen before: accepted, or pending for an operator to approve."""
+    station = await repo.get_station(session, station_id)
+    if station is None:
+        # Security profile 0: the station connected without credentials we could check.
+        station = await repo.create_station(
+            session,
+            station_id=station_id,
+            registration="accepted" if accept else "pending",
+            security_profile=0,
+            at=at,
+        )
+    return _access(station)
+
+
+async def mark_connected(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    ocpp_version: str,
+    node: str,
+    security_profile: int,
+    at: datetime,
+) -> None:
+    """Record the station online on `node` and raise its minimum security profile (A05.FR.07)."""
+    station = await repo.get_station(session, station_id)
+    if station is None:
+        return
+    await repo.set_connected(
+        session,
+        station,
+        ocpp_version=ocpp_version,
+        node=node,
+        security_profile=security_profile,
+        at=at,
+    )
+
+
+async def mark_disconnected(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    at: datetime,
+    node: str | None = None,
+    connected_at: datetime | None = None,
+) -> bool:
+    """Mark the station offline unless a newer socket holds it (same node, same connect time)."""
+    return await repo.set_disconnected(
+        session, station_id=station_id, at=at, node=node, connected_at=connected_at
+    )
+
+
+async def touch_last_seen(session: AsyncSession, seen: Mapping[str, datetime]) -> None:
+    """Flush last-seen times of many stations (one UPDATE per station, one round trip)."""
+    await repo.touch_last_seen(session, seen)
+
+
+async def record_connection_audit(
+    session: AsyncSession,
+    *,
+    station_id: str | None,
+    remote: str | None,
+    outcome: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """Audit a refused or notable connection attempt (scenarios 30, 31, 33)."""
+    repo.add_connection_audit(
+        session, station_id=station_id, remote=remote, outcome=outcome, reason=reason, at=at
+    )

@@ -1,0 +1,135 @@
+"""Inbound BootNotification, Heartbeat and StatusNotification for OCPP 1.6 and 2.x."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from joule.domain.context import HandlerContext, Payload, on
+from joule.domain.station import service
+from joule.domain.station.rules import BootAnswer
+from joule.domain.station.timing import event_time
+from joule.kit.clock import utc_iso
+from joule.ocpp.errors import ErrorKind, OcppError
+
+
+def _boot_response(ctx: HandlerContext, answer: BootAnswer) -> Payload:
+    # B01.FR.06 / C16 §4.2: currentTime lets the station set its clock; always UTC (C16 §3.14).
+    return {
+        "status": answer.status,
+        "currentTime": utc_iso(ctx.clock.now()),
+        "interval": answer.interval,
+    }
+
+
+@on("1.6", "BootNotification")
+async def on_boot_notification_16(ctx: HandlerContext, payload: Payload) -> Payload:
+    """1.6 BootNotification: store the charge point's identity, answer by its registration."""
+    info = service.BootInfo(
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        # chargeBoxSerialNumber is deprecated in 1.6 in favour of chargePointSerialNumber.
+        serial_number=payload.get("chargePointSerialNumber")
+        or payload.get("chargeBoxSerialNumber"),
+        firmware_version=payload.get("firmwareVersion"),
+        iccid=payload.get("iccid"),
+        imsi=payload.get("imsi"),
+        meter_type=payload.get("meterType"),
+        meter_serial_number=payload.get("meterSerialNumber"),
+    )
+    answer = await service.register_boot(
+        ctx.uow,
+        station_id=ctx.station_id,
+        info=info,
+        reason=None,
+        payload=payload,
+        at=ctx.received_at,
+    )
+    return _boot_response(ctx, answer)
+
+
+@on("2.x", "BootNotification")
+async def on_boot_notification_2x(ctx: HandlerContext, payload: Payload) -> Payload:
+    """2.x BootNotification: store the charging station's identity and boot reason (B01)."""
+    station: dict[str, Any] = payload["chargingStation"]
+    modem: dict[str, Any] = station.get("modem") or {}
+    info = service.BootInfo(
+        vendor=station["vendorName"],
+        model=station["model"],
+        serial_number=station.get("serialNumber"),
+        firmware_version=station.get("firmwareVersion"),
+        iccid=modem.get("iccid"),
+        imsi=modem.get("imsi"),
+    )
+    answer = await service.register_boot(
+        ctx.uow,
+        station_id=ctx.station_id,
+        info=info,
+        reason=payload.get("reason"),
+        payload=payload,
+        at=ctx.received_at,
+    )
+    return _boot_response(ctx, answer)
+
+
+@on("1.6", "Heartbeat")
+@on("2.x", "Heartbeat")
+async def on_heartbeat(ctx: HandlerContext, payload: Payload) -> Payload:
+    """Heartbeat: the CSMS time in UTC; last-seen is tracked by the gateway, nothing to write."""
+    return {"currentTime": utc_iso(ctx.clock.now())}
+
+
+@on("1.6", "StatusNotification")
+async def on_status_notification_16(ctx: HandlerContext, payload: Payload) -> Payload:
+    """1.6 StatusNotification: connector N is EVSE N connector 1, connector 0 the whole station."""
+    connector_id: int = payload["connectorId"]
+    if connector_id < 0:
+        raise OcppError(
+            ErrorKind.PROPERTY, "connectorId must be 0 or more", {"path": "connectorId"}
+        )
+    when = event_time(
+        payload.get("timestamp"), assume_tz=ctx.station_timezone, received_at=ctx.received_at
+    )
+    evse_id, connector = (connector_id, 1) if connector_id > 0 else (0, 0)
+    await service.record_status(
+        ctx.uow,
+        station_id=ctx.station_id,
+        evse_id=evse_id,
+        connector_id=connector,
+        status=payload["status"],
+        error_code=payload.get("errorCode"),
+        info=payload.get("info"),
+        vendor_error_code=payload.get("vendorErrorCode"),
+        at=when.at,
+    )
+    if when.parsed is not None:
+        await service.note_station_time(
+            ctx.uow.session, ctx.station_id, when.parsed, ctx.received_at
+        )
+    return {}
+
+
+@on("2.x", "StatusNotification")
+async def on_status_notification_2x(ctx: HandlerContext, payload: Payload) -> Payload:
+    """2.x StatusNotification: the connector status of one EVSE connector (G01)."""
+    evse_id: int = payload["evseId"]
+    connector_id: int = payload["connectorId"]
+    if evse_id < 0 or connector_id < 0:
+        raise OcppError(ErrorKind.PROPERTY, "evseId and connectorId must be 0 or more")
+    when = event_time(
+        payload["timestamp"], assume_tz=ctx.station_timezone, received_at=ctx.received_at
+    )
+    await service.record_status(
+        ctx.uow,
+        station_id=ctx.station_id,
+        evse_id=evse_id,
+        # EVSE 0 is the station as a whole: its history is kept under connector 0.
+        connector_id=connector_id if evse_id > 0 else 0,
+        status=payload["connectorStatus"],
+        error_code=None,
+        at=when.at,
+    )
+    if when.parsed is not None:
+        await service.note_station_time(
+            ctx.uow.session, ctx.station_id, when.parsed, ctx.received_at
+        )
+    return {}

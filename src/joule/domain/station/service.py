@@ -1,0 +1,236 @@
+"""Station intent verbs: boots, status reports, clock skew, and the connection-level services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.domain.events import ConnectorStatusChanged, StationBooted
+from joule.domain.station import rules
+from joule.domain.station.connection import (
+    StationAccess,
+    get_access,
+    mark_connected,
+    mark_disconnected,
+    record_connection_audit,
+    register_unknown,
+    touch_last_seen,
+)
+from joule.domain.station.intervals import Span, plan_status, utc
+from joule.ocpp.timestamps import ParsedTime
+from joule.storage.models import Station, StatusInterval
+from joule.storage.repositories import station as repo
+from joule.storage.uow import UnitOfWork
+
+__all__ = [
+    "BootInfo",
+    "StationAccess",
+    "configure",
+    "ensure_station",
+    "get_access",
+    "intervals",
+    "mark_connected",
+    "mark_disconnected",
+    "note_station_time",
+    "record_connection_audit",
+    "record_status",
+    "register_boot",
+    "register_unknown",
+    "touch_last_seen",
+]
+
+_intervals = rules.BootIntervals()
+
+
+def configure(heartbeat_interval_s: int, pending_interval_s: int) -> None:
+    """Set the intervals BootNotification answers carry (called by the runtime at start)."""
+    global _intervals
+    if heartbeat_interval_s <= 0 or pending_interval_s <= 0:
+        raise ValueError("boot intervals must be positive seconds")
+    _intervals = rules.BootIntervals(heartbeat_s=heartbeat_interval_s, pending_s=pending_interval_s)
+
+
+def intervals() -> rules.BootIntervals:
+    """The configured boot intervals."""
+    return _intervals
+
+
+@dataclass(frozen=True, slots=True)
+class BootInfo:
+    """What a station tells about itself in a BootNotification, version-neutral."""
+
+    vendor: str
+    model: str
+    serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+
+
+def _cap(value: str | None, size: int) -> str | None:
+    return value[:size] if value is not None else None
+
+
+async def ensure_station(session: AsyncSession, station_id: str, at: datetime) -> Station:
+    """The station row; a station that talks without one is listed as pending for an operator."""
+    station = await repo.get_station(session, station_id)
+    if station is None:
+        # Only reachable when the row vanished while connected: keep its data, let nothing in.
+        station = await repo.create_station(
+            session, station_id=station_id, registration="pending", security_profile=0, at=at
+        )
+    return station
+
+
+async def register_boot(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    info: BootInfo,
+    reason: str | None,
+    payload: dict[str, Any],
+    at: datetime,
+) -> rules.BootAnswer:
+    """Store a boot and answer it by the station's registration (B01–B03)."""
+    session = uow.session
+    station = await ensure_station(session, station_id, at)
+    station.vendor = _cap(info.vendor, 64)
+    station.model = _cap(info.model, 64)
+    # Optional fields keep their last known value when a boot leaves them out.
+    for attribute, value, size in (
+        ("serial_number", info.serial_number, 64),
+        ("firmware_version", info.firmware_version, 64),
+        ("iccid", info.iccid, 32),
+        ("imsi", info.imsi, 32),
+        ("meter_type", info.meter_type, 64),
+        ("meter_serial_number", info.meter_serial_number, 64),
+    ):
+        if value is not None:
+            setattr(station, attribute, _cap(value, size))
+    answer = rules.boot_answer(station.registration, _intervals)
+    # The gateway answers SecurityError to anything else until Accepted (B01.FR.10).
+    station.boot_status = answer.status
+    station.last_boot_at = at
+    repo.add_boot_record(
+        session,
+        station_id=station_id,
+        at=at,
+        reason=_cap(reason, 32),
+        status=answer.status,
+        payload=payload,
+    )
+    # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
+    # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
+    await repo.mark_open_transactions_stale(session, station_id, at)
+    uow.emit(StationBooted(station_id=station_id, status=answer.status, at=at))
+    return answer
+
+
+def _span(row: StatusInterval | None) -> Span | None:
+    if row is None:
+        return None
+    return Span(
+        status=row.status,
+        error_code=row.error_code,
+        started_at=utc(row.started_at),
+        ended_at=utc(row.ended_at) if row.ended_at is not None else None,
+    )
+
+
+async def record_status(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+    info: str | None = None,
+    vendor_error_code: str | None = None,
+) -> None:
+    """Record a status reported at `at`: current status plus non-overlapping history (Q27).
+
+    evse 0 / connector 0 is the station as a whole (1.6 connectorId 0, scenario 46).
+    """
+    session = uow.session
+    at = utc(at)
+    status = status[:32]
+    error_code = _cap(error_code, 64)
+    station = await ensure_station(session, station_id, at)
+    connector = None
+    if evse_id != 0:
+        connector = await repo.ensure_connector(session, station_id, evse_id, connector_id)
+    previous = await repo.interval_at(session, station_id, evse_id, connector_id, at)
+    following = None
+    # An open previous interval is the last one: only an out-of-order report has a successor.
+    if previous is None or previous.ended_at is not None:
+        following = await repo.interval_after(session, station_id, evse_id, connector_id, at)
+    plan = plan_status(
+        _span(previous), _span(following), status=status, error_code=error_code, at=at
+    )
+    if plan.close_previous_at is not None and previous is not None:
+        previous.ended_at = plan.close_previous_at
+    if plan.move_following_start_to is not None and following is not None:
+        following.started_at = plan.move_following_start_to
+    if plan.open is not None:
+        repo.add_interval(
+            session,
+            station_id=station_id,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=plan.open.status,
+            error_code=plan.open.error_code,
+            started_at=plan.open.started_at,
+            ended_at=plan.open.ended_at,
+        )
+    if not plan.is_current:
+        return  # an older report only fills in history; it never overwrites the current status
+    if connector is None:
+        changed = (station.status, station.error_code) != (status, error_code)
+        station.status, station.error_code = status, error_code
+    else:
+        changed = (connector.status, connector.error_code) != (status, error_code)
+        connector.status, connector.error_code = status, error_code
+        connector.info = _cap(info, 255)
+        connector.vendor_error_code = _cap(vendor_error_code, 64)
+        connector.status_at = at
+    if changed:
+        uow.emit(
+            ConnectorStatusChanged(
+                station_id=station_id,
+                evse_id=evse_id,
+                connector_id=connector_id,
+                status=status,
+                error_code=error_code,
+                at=at,
+            )
+        )
+
+
+async def note_station_time(
+    session: AsyncSession,
+    station_id: str,
+    station_time: ParsedTime | datetime,
+    received_at: datetime,
+) -> None:
+    """Store the station's clock skew (station − CSMS, scenario 45) from a live message's timestamp.
+
+    Only timestamps with an explicit offset count (a local time without one says nothing about the
+    clock, Q7); call it for messages sent live, not for ones replayed from an offline queue.
+    """
+    if isinstance(station_time, ParsedTime):
+        if not station_time.had_offset or station_time.implausible:
+            return
+        station_time = station_time.at
+    skew = rules.clock_skew(station_time, received_at)
+    if skew is None:
+        return
+    station = await repo.get_station(session, station_id)
+    if station is not None and rules.skew_changed(station.clock_skew_s, skew):
+        station.clock_skew_s = skew

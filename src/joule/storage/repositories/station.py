@@ -1,0 +1,321 @@
+"""Station-side SQL: stations, boots, connectors, status history, notifications. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.storage.models import (
+    BootRecord,
+    ConnectionAudit,
+    Connector,
+    DataTransferRecord,
+    Evse,
+    SecurityEvent,
+    Station,
+    StationReport,
+    StatusInterval,
+    Transaction,
+)
+
+
+async def get_station(session: AsyncSession, station_id: str) -> Station | None:
+    """The station row (from the session's identity map when already loaded)."""
+    return await session.get(Station, station_id)
+
+
+async def create_station(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    registration: str,
+    security_profile: int,
+    at: datetime,
+) -> Station:
+    """Add a station row and flush it (so rows referring to it can follow)."""
+    station = Station(
+        id=station_id,
+        registration=registration,
+        security_profile=security_profile,
+        min_security_profile=0,
+        online=False,
+        quirks={},
+        created_at=at,
+    )
+    session.add(station)
+    await session.flush()
+    return station
+
+
+def add_boot_record(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    at: datetime,
+    reason: str | None,
+    status: str,
+    payload: dict[str, Any],
+) -> None:
+    """Keep one BootNotification in the boot history."""
+    session.add(
+        BootRecord(station_id=station_id, at=at, reason=reason, status=status, payload=payload)
+    )
+
+
+async def mark_open_transactions_stale(session: AsyncSession, station_id: str, at: datetime) -> int:
+    """Flag the station's still-active transactions as stale (scenario 11); returns how many."""
+    result = await session.execute(
+        update(Transaction)
+        .where(
+            Transaction.station_id == station_id,
+            Transaction.status == "active",
+            Transaction.stale.is_(False),
+        )
+        .values(stale=True, updated_at=at)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def ensure_connector(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int
+) -> Connector:
+    """The connector row, created with its EVSE when the station reports it first (Q27)."""
+    connector = await session.get(Connector, (station_id, evse_id, connector_id))
+    if connector is not None:
+        return connector
+    if await session.get(Evse, (station_id, evse_id)) is None:
+        session.add(Evse(station_id=station_id, evse_id=evse_id))
+        # The connector refers to the EVSE; flush so the insert order never depends on the ORM.
+        await session.flush()
+    connector = Connector(station_id=station_id, evse_id=evse_id, connector_id=connector_id)
+    session.add(connector)
+    await session.flush()
+    return connector
+
+
+def _interval_key(station_id: str, evse_id: int, connector_id: int) -> tuple[Any, ...]:
+    return (
+        StatusInterval.station_id == station_id,
+        StatusInterval.evse_id == evse_id,
+        StatusInterval.connector_id == connector_id,
+    )
+
+
+async def interval_at(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int, at: datetime
+) -> StatusInterval | None:
+    """The latest status interval starting at or before `at`."""
+    return await session.scalar(
+        select(StatusInterval)
+        .where(*_interval_key(station_id, evse_id, connector_id), StatusInterval.started_at <= at)
+        .order_by(StatusInterval.started_at.desc(), StatusInterval.id.desc())
+        .limit(1)
+    )
+
+
+async def interval_after(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int, at: datetime
+) -> StatusInterval | None:
+    """The first status interval starting after `at`."""
+    return await session.scalar(
+        select(StatusInterval)
+        .where(*_interval_key(station_id, evse_id, connector_id), StatusInterval.started_at > at)
+        .order_by(StatusInterval.started_at.asc(), StatusInterval.id.asc())
+        .limit(1)
+    )
+
+
+async def status_history(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int
+) -> list[StatusInterval]:
+    """Every status interval of one connector (evse 0 / connector 0: the station), oldest first."""
+    rows = await session.scalars(
+        select(StatusInterval)
+        .where(*_interval_key(station_id, evse_id, connector_id))
+        .order_by(StatusInterval.started_at.asc(), StatusInterval.id.asc())
+    )
+    return list(rows)
+
+
+def add_interval(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    started_at: datetime,
+    ended_at: datetime | None,
+) -> None:
+    """Insert one status interval."""
+    session.add(
+        StatusInterval(
+            station_id=station_id,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
+    )
+
+
+def add_security_event(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    type: str,
+    timestamp: datetime,
+    tech_info: str | None,
+    critical: bool,
+    received_at: datetime,
+) -> None:
+    """Keep one SecurityEventNotification."""
+    session.add(
+        SecurityEvent(
+            station_id=station_id,
+            type=type,
+            timestamp=timestamp,
+            tech_info=tech_info,
+            critical=critical,
+            received_at=received_at,
+        )
+    )
+
+
+def add_data_transfer(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    direction: str,
+    vendor_id: str,
+    message_id: str | None,
+    data: str | None,
+    status: str | None,
+    at: datetime,
+) -> None:
+    """Keep one DataTransfer (its data already size-capped by the caller)."""
+    session.add(
+        DataTransferRecord(
+            station_id=station_id,
+            direction=direction,
+            vendor_id=vendor_id,
+            message_id=message_id,
+            data=data,
+            status=status,
+            at=at,
+        )
+    )
+
+
+def add_station_report(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    action: str,
+    request_id: int | None,
+    payload: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Keep one station-initiated notification as received."""
+    session.add(
+        StationReport(
+            station_id=station_id, action=action, request_id=request_id, payload=payload, at=at
+        )
+    )
+
+
+async def set_connected(
+    session: AsyncSession,
+    station: Station,
+    *,
+    ocpp_version: str,
+    node: str,
+    security_profile: int,
+    at: datetime,
+) -> None:
+    """Record that the station holds a socket on `node` now."""
+    station.online = True
+    station.ocpp_version = ocpp_version
+    station.connected_node = node
+    station.connected_at = at
+    station.last_seen = at
+    # A05.FR.07 / A00.FR.002: never allow a lower profile again once a higher one was used.
+    station.min_security_profile = max(station.min_security_profile or 0, security_profile)
+    await session.flush()
+
+
+async def set_disconnected(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    at: datetime,
+    node: str | None,
+    connected_at: datetime | None,
+) -> bool:
+    """Mark the station offline unless a later connection holds it; True when it was changed."""
+    conditions: list[Any] = [
+        Station.id == station_id,
+        Station.online.is_(True),
+        # A socket opened after this disconnect belongs to a newer connection: leave it online.
+        or_(Station.connected_at.is_(None), Station.connected_at <= at),
+    ]
+    if node is not None:
+        conditions.append(Station.connected_node == node)
+    if connected_at is not None:
+        conditions.append(Station.connected_at == connected_at)
+    result = await session.execute(
+        update(Station)
+        .where(*conditions)
+        .values(online=False, connected_node=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+_STATIONS: Table = Station.__table__  # type: ignore[assignment]
+# Core (not ORM) UPDATE, so a list of parameters runs as one executemany.
+_TOUCH = (
+    update(_STATIONS)
+    .where(
+        _STATIONS.c.id == bindparam("b_id"),
+        or_(_STATIONS.c.last_seen.is_(None), _STATIONS.c.last_seen < bindparam("b_seen")),
+    )
+    .values(last_seen=bindparam("b_seen"))
+)
+
+
+async def touch_last_seen(session: AsyncSession, seen: Mapping[str, datetime]) -> None:
+    """Move last_seen forward for many stations in one executemany (never backwards)."""
+    if not seen:
+        return
+    rows = [{"b_id": station_id, "b_seen": at} for station_id, at in sorted(seen.items())]
+    await session.execute(_TOUCH, rows)
+
+
+def add_connection_audit(
+    session: AsyncSession,
+    *,
+    station_id: str | None,
+    remote: str | None,
+    outcome: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """Keep one connection attempt worth auditing (no secrets ever reach this table)."""
+    session.add(
+        ConnectionAudit(
+            station_id=station_id[:64] if station_id is not None else None,
+            remote=remote[:64] if remote is not None else None,
+            outcome=outcome[:16],
+            reason=reason[:255],
+            at=at,
+        )
+    )
