@@ -1,0 +1,57 @@
+"""The app factory: the operator REST API under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from joule import __version__
+from joule.api import errors
+from joule.api.deps import ApiServices, Database
+from joule.api.routes import (
+    auth,
+    commands,
+    health,
+    operators,
+    sites,
+    station_history,
+    stations,
+    tokens,
+    transactions,
+)
+from joule.domain.command.service import CommandService
+
+PREFIX = "/api/v1"
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    """Build the API for these services (the runtime owns their lifecycle)."""
+    app = FastAPI(
+        title="Joule",
+        summary="Operator API of the Joule charging station management system",
+        version=__version__,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.state.database = Database(services.committer)
+    app.state.command_service = CommandService(
+        committer=services.committer,
+        sender=services.commands,
+        clock=services.clock,
+        timeout_s=services.settings.call_timeout_s,
+    )
+    errors.install(app)
+    for module in (
+        health,
+        auth,
+        operators,
+        stations,
+        station_history,
+        commands,
+        tokens,
+        transactions,
+        sites,
+    ):
+        app.include_router(module.router, prefix=PREFIX)
+    return app
