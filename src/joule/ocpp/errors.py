@@ -67,8 +67,29 @@ def error_code(version: OcppVersion, kind: ErrorKind) -> str:
 class OcppError(Exception):
     """An error to answer with a CALLERROR."""
 
-    def __init__(self, kind: ErrorKind, description: str = "", details: dict[str, Any] | None = None):
+    def __init__(
+        self, kind: ErrorKind, description: str = "", details: dict[str, Any] | None = None
+    ):
         super().__init__(f"{kind.value}: {description}")
         self.kind = kind
         self.description = description
         self.details: dict[str, Any] = details or {}
+
+
+# Inbound, both spellings of the occurrence code are accepted (J16 errata §5.1 keeps the 1.6
+# typo; 2.0.1 tooling still emits it, P4 §4.3 text and 2.1 spell it correctly).
+_KIND_OF_CODE: dict[str, ErrorKind] = {
+    **{code: kind for kind, code in _V2X.items()},
+    **{
+        code: kind
+        for kind, code in _V16.items()
+        if kind not in (ErrorKind.RPC_FRAMEWORK, ErrorKind.MESSAGE_TYPE_NOT_SUPPORTED)
+    },
+    "OccurenceConstraintViolation": ErrorKind.OCCURRENCE,
+    "OccurrenceConstraintViolation": ErrorKind.OCCURRENCE,
+}
+
+
+def error_kind(code: str) -> ErrorKind | None:
+    """The kind of a CALLERROR code received from a station (any version), or None if unknown."""
+    return _KIND_OF_CODE.get(code)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -35,15 +35,28 @@ MAX_ERROR_DESCRIPTION = 255  # P4 §4.2.3 errorDescription
 class Call:
     """A request: [2, messageId, action, payload]."""
 
+    message_type_id: ClassVar[int] = CALL
     message_id: str
     action: str
     payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
+class Send(Call):
+    """2.1: [6, messageId, action, payload], a request that must never be answered.
+
+    A SEND is a Call without a reply, so code written for Call keeps working; a 2.1 gateway checks
+    `isinstance(frame, Send)` first and answers nothing, not even a CALLERROR.
+    """
+
+    message_type_id: ClassVar[int] = SEND
+
+
+@dataclass(frozen=True, slots=True)
 class CallResult:
     """A successful response: [3, messageId, payload]."""
 
+    message_type_id: ClassVar[int] = CALLRESULT
     message_id: str
     payload: dict[str, Any]
 
@@ -52,6 +65,7 @@ class CallResult:
 class CallError:
     """A failed response: [4, messageId, errorCode, errorDescription, errorDetails]."""
 
+    message_type_id: ClassVar[int] = CALLERROR
     message_id: str
     error_code: str
     description: str
@@ -59,25 +73,18 @@ class CallError:
 
 
 @dataclass(frozen=True, slots=True)
-class CallResultError:
-    """2.1: [5, messageId, errorCode, errorDescription, errorDetails] about our CALLRESULT."""
+class CallResultError(CallError):
+    """2.1: [5, messageId, errorCode, errorDescription, errorDetails].
 
-    message_id: str
-    error_code: str
-    description: str
-    details: dict[str, Any] = field(default_factory=dict)
+    The station could not accept the CALLRESULT we sent for its CALL `message_id`; there is no
+    outstanding CALL of ours to resolve, so this is logged, never answered.
+    """
 
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """2.1: [6, messageId, action, payload], an unconfirmed request that gets no answer."""
-
-    message_id: str
-    action: str
-    payload: dict[str, Any]
+    message_type_id: ClassVar[int] = CALLRESULTERROR
 
 
-Frame = Call | CallResult | CallError | CallResultError | Send
+# Send is a Call and CallResultError a CallError, so three cases cover every frame.
+Frame = Call | CallResult | CallError
 
 
 class FrameError(OcppError):

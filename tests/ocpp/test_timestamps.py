@@ -1,0 +1,114 @@
+"""Tolerant timestamp parsing (C16 §3.14/§3.15, Q7 local time, Q8 clocks before sync)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from joule.ocpp.timestamps import ParsedTime, is_timestamp, parse_timestamp
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-01T12:00:00Z", utc(2025, 3, 1, 12)),
+        ("2025-03-01t12:00:00z", utc(2025, 3, 1, 12)),
+        ("2025-03-01T12:00:00.5Z", utc(2025, 3, 1, 12, 0, 0, 500000)),
+        ("2025-03-01T12:00:00.123Z", utc(2025, 3, 1, 12, 0, 0, 123000)),
+        ("2025-03-01T12:00:00,123Z", utc(2025, 3, 1, 12, 0, 0, 123000)),
+        # fractions of any length are truncated to microseconds, never carried into a second
+        ("2025-03-01T12:00:00.123456789Z", utc(2025, 3, 1, 12, 0, 0, 123456)),
+        ("2025-03-01T12:00:59.9999999Z", utc(2025, 3, 1, 12, 0, 59, 999999)),
+        ("2025-03-01T13:30:00+01:30", utc(2025, 3, 1, 12)),
+        ("2025-03-01T13:30:00+0130", utc(2025, 3, 1, 12)),
+        ("2025-03-01T13:00:00+01", utc(2025, 3, 1, 12)),
+        ("2025-03-01T07:00:00-05:00", utc(2025, 3, 1, 12)),
+        ("2025-03-01T00:30:00+01:00", utc(2025, 2, 28, 23, 30)),
+    ],
+)
+def test_offsets_and_fractions(text: str, expected: datetime) -> None:
+    parsed = parse_timestamp(text)
+    assert parsed == ParsedTime(at=expected, had_offset=True, implausible=False)
+    assert parsed.at.tzinfo is UTC
+
+
+def test_no_offset_is_utc_by_default() -> None:
+    assert parse_timestamp("2025-03-01T12:00:00") == ParsedTime(
+        at=utc(2025, 3, 1, 12), had_offset=False, implausible=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("2025-01-15T12:00:00", "Europe/Berlin", utc(2025, 1, 15, 11)),  # CET
+        ("2025-07-15T12:00:00", "Europe/Berlin", utc(2025, 7, 15, 10)),  # CEST
+        ("2025-07-15T12:00:00.250", "America/New_York", utc(2025, 7, 15, 16, 0, 0, 250000)),
+        # an explicit offset wins over the assumed zone
+        ("2025-07-15T12:00:00Z", "Europe/Berlin", utc(2025, 7, 15, 12)),
+    ],
+)
+def test_no_offset_is_read_in_the_station_zone(text: str, zone: str, expected: datetime) -> None:
+    parsed = parse_timestamp(text, assume_tz=zone)
+    assert parsed.at == expected
+    assert parsed.had_offset == text.endswith("Z")
+
+
+def test_unknown_zone_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp("2025-03-01T12:00:00", assume_tz="Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize(
+    "text", ["1970-01-01T00:00:00Z", "1970-01-01T00:00:12.345Z", "2009-12-31T23:59:59Z"]
+)
+def test_clock_not_set_is_implausible(text: str) -> None:
+    parsed = parse_timestamp(text)
+    assert parsed.implausible
+
+
+def test_2010_is_plausible() -> None:
+    assert not parse_timestamp("2010-01-01T00:00:00Z").implausible
+    # Plausibility is judged in UTC: this is still 2009 there.
+    assert parse_timestamp("2010-01-01T00:30:00+01:00").implausible
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2025-03-01",
+        "2025-03-01 12:00:00Z",
+        "2025-03-01T12:00Z",
+        "2025-03-01T12:00:00ZZ",
+        "2025-13-01T12:00:00Z",
+        "2025-02-29T12:00:00Z",
+        "2025-03-01T24:00:00Z",
+        "2025-03-01T12:60:00Z",
+        "2025-03-01T12:00:00+25:00",
+        "2025-03-01T12:00:00+01:75",
+        "0000-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "２０２５-03-01T12:00:00Z",
+        " 2025-03-01T12:00:00Z",
+    ],
+)
+def test_invalid_values_raise_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+    assert not is_timestamp(text)
+
+
+def test_is_timestamp() -> None:
+    assert is_timestamp("2024-02-29T12:00:00.1+05:30")
+    assert not is_timestamp(1700000000)
+    assert not is_timestamp(None)
