@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 
@@ -30,8 +30,7 @@ class IntervalPlan:
     """What to change in the history so that a status reported at `at` fits in."""
 
     close_previous_at: datetime | None = None  # set the previous interval's end
-    open: Span | None = None  # a new interval to insert
-    move_following_start_to: datetime | None = None  # extend the next interval back (merge)
+    opens: tuple[Span, ...] = ()  # new intervals to insert
     is_current: bool = False  # the reported status is the latest known one
 
 
@@ -42,27 +41,47 @@ def plan_status(
     status: str,
     error_code: str | None,
     at: datetime,
+    last_report_at: datetime | None = None,
 ) -> IntervalPlan:
     """Plan the history change for a status reported at `at`.
 
     `previous` is the latest interval starting at or before `at`, `following` the first one
-    starting after it (only present when the report arrived out of order). A repeated state
-    adds nothing; a state equal to the following interval's merges into it, so the history never
-    holds two adjacent intervals with the same state.
+    starting after it, `last_report_at` the time of the newest report applied so far (an
+    in-order repeat of a state leaves no interval, so only this tells a late report from a
+    new one). An in-order repeat changes nothing. A late report is history being filled in: it
+    always gets its own boundary, ending where the next interval begins, so that reports still
+    to come land in the right place whatever order they arrive in.
     """
     at = utc(at)
-    is_current = following is None
+    newest = last_report_at is None or at >= utc(last_report_at)
+    late = following is not None or not newest
     if previous is not None and previous.same_state(status, error_code):
-        return IntervalPlan(is_current=is_current)
+        if not late or utc(previous.started_at) == at:
+            return IntervalPlan(is_current=not late)
+        # A late repeat splits its interval: same state on both sides, but the boundary is kept.
+        ends = utc(previous.ended_at) if previous.ended_at is not None else None
+        return IntervalPlan(
+            close_previous_at=at, opens=(replace(previous, started_at=at, ended_at=ends),)
+        )
     # Only cut the previous interval where it actually extends past `at` (a gap stays a gap).
     close_at = None
     if previous is not None and (previous.ended_at is None or utc(previous.ended_at) > at):
         close_at = at
-    if following is not None and following.same_state(status, error_code):
-        return IntervalPlan(close_previous_at=close_at, move_following_start_to=at)
+    if following is None and not newest and previous is not None and previous.ended_at is None:
+        # Older than an in-order repeat of the open state: that state was reported again at
+        # last_report_at, so it resumes there and stays current.
+        assert last_report_at is not None
+        resumed = utc(last_report_at)
+        return IntervalPlan(
+            close_previous_at=close_at,
+            opens=(
+                Span(status=status, error_code=error_code, started_at=at, ended_at=resumed),
+                replace(previous, started_at=resumed, ended_at=None),
+            ),
+        )
     ends = utc(following.started_at) if following is not None else None
     return IntervalPlan(
         close_previous_at=close_at,
-        open=Span(status=status, error_code=error_code, started_at=at, ended_at=ends),
-        is_current=is_current,
+        opens=(Span(status=status, error_code=error_code, started_at=at, ended_at=ends),),
+        is_current=not late,
     )

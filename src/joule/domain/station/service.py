@@ -172,22 +172,26 @@ async def record_status(
     if previous is None or previous.ended_at is not None:
         following = await repo.interval_after(session, station_id, evse_id, connector_id, at)
     plan = plan_status(
-        _span(previous), _span(following), status=status, error_code=error_code, at=at
+        _span(previous),
+        _span(following),
+        status=status,
+        error_code=error_code,
+        at=at,
+        # The station level keeps no report time: its repeats cannot be told apart (rare).
+        last_report_at=connector.status_at if connector is not None else None,
     )
     if plan.close_previous_at is not None and previous is not None:
         previous.ended_at = plan.close_previous_at
-    if plan.move_following_start_to is not None and following is not None:
-        following.started_at = plan.move_following_start_to
-    if plan.open is not None:
+    for span in plan.opens:
         repo.add_interval(
             session,
             station_id=station_id,
             evse_id=evse_id,
             connector_id=connector_id,
-            status=plan.open.status,
-            error_code=plan.open.error_code,
-            started_at=plan.open.started_at,
-            ended_at=plan.open.ended_at,
+            status=span.status,
+            error_code=span.error_code,
+            started_at=span.started_at,
+            ended_at=span.ended_at,
         )
     if not plan.is_current:
         return  # an older report only fills in history; it never overwrites the current status
