@@ -299,3 +299,9 @@ def test_pipeline_for_a_v21_send() -> None:
     with pytest.raises(OcppError) as caught:
         accept_send(V21, Send("s", "Heartbeat", {}))
     assert caught.value.kind is ErrorKind.NOT_SUPPORTED
+
+
+def test_absurd_numeric_strings_are_left_for_the_validator_in_2x() -> None:
+    payload = v2x_meter_values({"value": "1e5000"})
+    result, quirks = normalise_request(V201, "MeterValues", payload)
+    assert result is payload and quirks == []

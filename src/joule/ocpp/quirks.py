@@ -27,6 +27,7 @@ UNREPRESENTABLE_UNIT = "unrepresentable_unit"  # 1.6 StopTransaction cannot carr
 UNKNOWN_ERROR_CODE = "unknown_error_code"  # Q12: errorCode "Error" → OtherError, raw kept
 INFO_TRUNCATED = "info_truncated"  # Q15: StatusNotification info cut to the schema maximum
 
+_MAX_EXPONENT = 20
 _DROP = object()  # a sample the target schema cannot represent
 
 Quirks = list[str]
@@ -102,8 +103,8 @@ def _v2x_sample(sample: Payload, quirks: Quirks) -> Any:
         number = Decimal(value.strip())
     except InvalidOperation:
         return sample  # not a number at all: leave it for the validator (TypeConstraint)
-    if not number.is_finite():
-        return sample
+    if not number.is_finite() or number.adjusted() > _MAX_EXPONENT:
+        return sample  # no meter reads 10^21 of anything: not worth a huge int or an inf float
     # P2 SampledValueType.value is a JSON number; integral text stays an exact int.
     exact = int(number) if number == number.to_integral_value() and "." not in value else None
     _note(quirks, STRING_VALUE)
