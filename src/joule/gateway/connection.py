@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from joule.bus.envelopes import StationCall
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
-from joule.ocpp import catalogue, quirks, validation
+from joule.ocpp import validation
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.ocpp.frames import (
     Call,
@@ -23,11 +23,13 @@ from joule.ocpp.frames import (
     CallResult,
     FrameError,
     IgnoredFrame,
+    Send,
     decode_frame,
     encode_call,
     encode_error,
     encode_result,
 )
+from joule.ocpp.inbound import InboundRequest, accept_request, accept_send
 from joule.ocpp.versions import OcppVersion
 
 log = logging.getLogger(__name__)
@@ -101,9 +103,18 @@ class StationConnection:
             return  # J16 §4.1.3: unknown message type ids are ignored in 1.6
         except FrameError as exc:
             self._observe("in", 0, exc.message_id, None, text)
-            await self._send_error(exc.message_id, exc.kind, exc.description, {})
+            if exc.answerable:
+                await self._send_error(exc.message_id, exc.kind, exc.description, {})
+            else:
+                # A broken answer to our CALL: there is nothing to answer; fail the waiting command.
+                log.warning("station %s: unreadable answer %s: %s", self.station_id, exc.message_id, exc.description)
+                self._fail_pending(StationCallError("FormatViolation", exc.description), exc.message_id)
             return
-        if isinstance(frame, Call):
+        if isinstance(frame, Send):
+            # OCPP 2.1 SEND: no answer of any kind is allowed, errors are only logged.
+            self._observe("in", 6, frame.message_id, frame.action, text)
+            await self._on_send(frame)
+        elif isinstance(frame, Call):
             self._observe("in", 2, frame.message_id, frame.action, text)
             self.in_flight += 1
             try:
@@ -117,37 +128,45 @@ class StationConnection:
             self._observe("in", 4, frame.message_id, None, text)
             self._resolve(frame.message_id, None, frame)
 
+    def _envelope(self, request: InboundRequest) -> StationCall:
+        applied = request.quirks
+        if request.stripped:
+            log.warning(
+                "station %s: stripped unknown properties %s from %s",
+                self.station_id,
+                list(request.stripped),
+                request.action,
+            )
+            applied = (*applied, "extra_properties")
+        return StationCall(
+            station_id=self.station_id,
+            version=self.version,
+            message_id=request.message_id,
+            action=request.action,
+            payload=request.payload,
+            received_at=datetime.now(UTC),
+            station_timezone=self.timezone,
+            quirks=applied,
+        )
+
+    async def _on_send(self, send: Send) -> None:
+        try:
+            if self._boot_gate_closed():
+                raise OcppError(ErrorKind.SECURITY, "SEND before BootNotification was accepted")
+            request = accept_send(self.version, send, lenient=self.lenient)
+            await self._sink.dispatch(self._envelope(request))
+        except Exception as exc:
+            log.warning("station %s: SEND %s dropped: %s", self.station_id, send.action, exc)
+
     async def _on_call(self, call: Call) -> None:
         try:
-            catalogue.check_inbound_action(self.version, call.action)
             if call.action != _BOOT and self._boot_gate_closed():
                 raise OcppError(
                     ErrorKind.SECURITY,
                     f"{call.action} before BootNotification was accepted (B01.FR.10)",
                 )
-            payload, applied = quirks.normalise_request(self.version, call.action, call.payload)
-            stripped = validation.validate(
-                self.version, call.action, "request", payload, lenient=self.lenient
-            )
-            if stripped:
-                log.warning(
-                    "station %s: stripped unknown properties %s from %s",
-                    self.station_id,
-                    stripped,
-                    call.action,
-                )
-                applied = [*applied, "extra_properties"]
-            envelope = StationCall(
-                station_id=self.station_id,
-                version=self.version,
-                message_id=call.message_id,
-                action=call.action,
-                payload=payload,
-                received_at=datetime.now(UTC),
-                station_timezone=self.timezone,
-                quirks=tuple(applied),
-            )
-            response = await self._sink.dispatch(envelope)
+            request = accept_request(self.version, call, lenient=self.lenient)
+            response = await self._sink.dispatch(self._envelope(request))
             validation.validate_outbound(self.version, call.action, "response", response)
         except OcppError as exc:
             await self._send_error(call.message_id, exc.kind, exc.description, exc.details)
@@ -215,9 +234,11 @@ class StationConnection:
         else:
             future.set_result(payload or {})
 
-    def _fail_pending(self, exc: Exception) -> None:
+    def _fail_pending(self, exc: Exception, message_id: str | None = None) -> None:
         pending = self._pending
-        if pending is not None and not pending[1].done():
+        if pending is None or pending[1].done():
+            return
+        if message_id is None or message_id in (pending[0], "-1"):
             pending[1].set_exception(exc)
 
     # -- plumbing --------------------------------------------------------------------------
