@@ -1,0 +1,136 @@
+"""MeterValues for 1.6 and 2.x, and the translation of both versions' meter values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from joule.domain.context import HandlerContext, Payload, on
+from joule.domain.metering import service
+from joule.domain.metering.rules import (
+    DEFAULT_MEASURAND,
+    QUIRK_EMPTY_SAMPLED_VALUE,
+    QUIRK_TRANSACTION_ID_ZERO,
+    SIGNED_DATA,
+)
+from joule.domain.metering.service import MeterReading, Sample
+from joule.storage.repositories.activity import add_quirks
+
+
+def _text(value: Any) -> str:
+    """A sampled value as text exactly as sent (Q13: some 1.6 stations send numbers)."""
+    if isinstance(value, str):
+        return value
+    # repr of a float is its shortest round-trip form, so Decimal(text) is what the JSON said.
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def readings_16(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bool]:
+    """1.6 MeterValue[] → readings, and whether any sampledValue list was empty (Q14)."""
+    readings: list[MeterReading] = []
+    empty = False
+    for meter_value in meter_values:
+        sampled = meter_value.get("sampledValue") or []
+        if not sampled:
+            empty = True
+            continue
+        samples = []
+        for sv in sampled:
+            raw = _text(sv["value"])
+            signed = sv.get("format") == SIGNED_DATA
+            samples.append(
+                Sample(
+                    raw_value=raw,
+                    measurand=sv.get("measurand") or DEFAULT_MEASURAND,
+                    unit=sv.get("unit"),
+                    phase=sv.get("phase"),
+                    location=sv.get("location"),
+                    context=sv.get("context"),
+                    # C16 §7.45 SignedData: the value is the signed blob, kept byte for byte.
+                    signed_data=raw if signed else None,
+                    value_is_signed=signed,
+                )
+            )
+        readings.append(MeterReading(meter_value["timestamp"], tuple(samples)))
+    return readings, empty
+
+
+def readings_2x(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bool]:
+    """2.x MeterValueType[] → readings, and whether any sampledValue list was empty (Q14)."""
+    readings: list[MeterReading] = []
+    empty = False
+    for meter_value in meter_values:
+        sampled = meter_value.get("sampledValue") or []
+        if not sampled:
+            empty = True
+            continue
+        samples = []
+        for sv in sampled:
+            unit_of_measure = sv.get("unitOfMeasure") or {}
+            signed = sv.get("signedMeterValue")
+            samples.append(
+                Sample(
+                    raw_value=_text(sv["value"]),
+                    measurand=sv.get("measurand") or DEFAULT_MEASURAND,
+                    unit=unit_of_measure.get("unit"),
+                    multiplier=int(unit_of_measure.get("multiplier") or 0),
+                    phase=sv.get("phase"),
+                    location=sv.get("location"),
+                    context=sv.get("context"),
+                    signed_data=signed["signedMeterData"] if signed else None,
+                )
+            )
+        readings.append(MeterReading(meter_value["timestamp"], tuple(samples)))
+    return readings, empty
+
+
+@on("1.6", "MeterValues")
+async def on_meter_values_16(ctx: HandlerContext, payload: Payload) -> Payload:
+    """1.6 MeterValues: store every sample, attach it to its transaction; always {} (C16 §4.7)."""
+    connector_id = int(payload["connectorId"])
+    readings, empty = readings_16(payload.get("meterValue") or [])
+    quirks = [QUIRK_EMPTY_SAMPLED_VALUE] if empty else []
+    transaction_id = payload.get("transactionId")
+    if transaction_id == 0:
+        quirks.append(QUIRK_TRANSACTION_ID_ZERO)  # Q17: attach by connector and time instead
+    if readings:
+        outcome = await service.record_meter_values(
+            ctx.uow,
+            station_id=ctx.station_id,
+            # 1.6 connector N is EVSE N with connector 1; connector 0 is the main meter.
+            evse_id=connector_id,
+            connector_id=1 if connector_id > 0 else None,
+            readings=readings,
+            transaction_pk=transaction_id or None,
+            attach_by_time=not transaction_id,
+            assume_tz=ctx.station_timezone,
+            received_at=ctx.received_at,
+        )
+        quirks.extend(q for q in outcome.quirks if q not in quirks)
+    if quirks:
+        await add_quirks(ctx.uow.session, ctx.station_id, tuple(quirks))
+    return {}
+
+
+@on("2.x", "MeterValues")
+async def on_meter_values_2x(ctx: HandlerContext, payload: Payload) -> Payload:
+    """2.x MeterValues: store every sample (evseId 0 = main meter); always {} (J01.FR.18)."""
+    evse_id = int(payload["evseId"])
+    readings, empty = readings_2x(payload.get("meterValue") or [])
+    quirks = [QUIRK_EMPTY_SAMPLED_VALUE] if empty else []
+    if readings:
+        outcome = await service.record_meter_values(
+            ctx.uow,
+            station_id=ctx.station_id,
+            evse_id=evse_id,
+            connector_id=None,
+            readings=readings,
+            transaction_pk=None,
+            attach_by_time=True,
+            assume_tz=ctx.station_timezone,
+            received_at=ctx.received_at,
+        )
+        quirks.extend(q for q in outcome.quirks if q not in quirks)
+    if quirks:
+        await add_quirks(ctx.uow.session, ctx.station_id, tuple(quirks))
+    return {}

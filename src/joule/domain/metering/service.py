@@ -1,0 +1,246 @@
+"""Metering service: store sampled values (SI-normalised, raw kept) and keep live energy current."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from joule.domain.events import TransactionUpdated
+from joule.domain.metering.rules import (
+    QUIRK_IMPLAUSIBLE_TIMESTAMP,
+    QUIRK_KWH_AS_WH,
+    QUIRK_METER_RESET,
+    is_live_register,
+    plan_register_update,
+)
+from joule.domain.transaction.lifecycle import ACTIVE, as_utc, energy_wh
+from joule.ocpp.timestamps import parse_timestamp
+from joule.ocpp.units import normalise_sample
+from joule.storage.models import Transaction
+from joule.storage.repositories import transaction as transactions
+from joule.storage.repositories.meter import queue_meter_values
+from joule.storage.uow import UnitOfWork
+
+_RAW_UNIT_MAX = 32  # MeterValue.raw_unit column width
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled value, version-neutral, as the station sent it."""
+
+    raw_value: str
+    measurand: str
+    unit: str | None = None
+    multiplier: int = 0  # 2.x UnitOfMeasureType.multiplier: value × 10^multiplier
+    phase: str | None = None
+    location: str | None = None
+    context: str | None = None
+    signed_data: str | None = None  # kept byte for byte (OCMF …)
+    value_is_signed: bool = False  # 1.6 format SignedData: the value itself is the signed blob
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One meterValue element: a station timestamp and its samples."""
+
+    timestamp: str
+    samples: tuple[Sample, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterReading:
+    """A reading of the live energy register (Energy.Active.Import.Register, outlet, all phases)."""
+
+    at: datetime
+    wh: Decimal
+    context: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterOutcome:
+    """What recording a batch of readings did."""
+
+    stored: int
+    registers: tuple[RegisterReading, ...]  # in message order
+    quirks: tuple[str, ...]
+    moved: tuple[Transaction, ...]  # transactions whose live energy register moved
+
+
+@dataclass(frozen=True, slots=True)
+class StationTime:
+    """A station timestamp: as sent (parsed) and the time Joule orders by."""
+
+    sent: datetime  # the payload's instant (received_at when unreadable): part of dedupe keys
+    at: datetime  # what Joule stores and orders by: received_at when implausible (Q8)
+    implausible: bool
+
+
+def station_time(raw: str, *, assume_tz: str | None, received_at: datetime) -> StationTime:
+    """Parse a station timestamp (Q7: no offset → the station's zone; Q8: 1970 → receive time)."""
+    try:
+        parsed = parse_timestamp(raw, assume_tz)
+    except ValueError:
+        return StationTime(received_at, received_at, True)
+    if parsed.implausible:
+        # 1970 before clock sync: order by our receive time; the quirk is counted.
+        return StationTime(parsed.at, received_at, True)
+    return StationTime(parsed.at, parsed.at, False)
+
+
+def _normalised(sample: Sample) -> tuple[Decimal | None, str | None]:
+    if sample.value_is_signed:
+        return None, sample.unit
+    return normalise_sample(
+        sample.measurand, sample.unit, sample.raw_value, multiplier=sample.multiplier
+    )
+
+
+def _raw_unit(sample: Sample) -> str | None:
+    if not sample.multiplier:
+        return sample.unit
+    return f"{sample.unit or ''}*10^{sample.multiplier}"[:_RAW_UNIT_MAX]
+
+
+def record_readings(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int | None,
+    readings: Sequence[MeterReading],
+    attach: Callable[[datetime], Transaction | None],
+    assume_tz: str | None,
+    received_at: datetime,
+) -> MeterOutcome:
+    """Queue MeterValue rows, each reading attached to attach(its time), and move live energy."""
+    rows: list[dict[str, Any]] = []
+    registers: list[RegisterReading] = []
+    quirks: list[str] = []
+    changed: dict[int, Transaction] = {}
+    for reading in readings:
+        when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
+        if when.implausible and QUIRK_IMPLAUSIBLE_TIMESTAMP not in quirks:
+            quirks.append(QUIRK_IMPLAUSIBLE_TIMESTAMP)
+        at = when.at
+        tx = attach(at)
+        for sample in reading.samples:
+            value, unit = _normalised(sample)
+            rows.append(
+                {
+                    "station_id": station_id,
+                    "evse_id": evse_id,
+                    "connector_id": connector_id,
+                    "transaction_pk": tx.id if tx is not None else None,
+                    "timestamp": at,
+                    "measurand": sample.measurand,
+                    "phase": sample.phase,
+                    "location": sample.location,
+                    "context": sample.context,
+                    "value": value,
+                    "unit": unit,
+                    "raw_value": sample.raw_value,
+                    "raw_unit": _raw_unit(sample),
+                    "signed_data": sample.signed_data,
+                }
+            )
+            if value is None or not is_live_register(
+                sample.measurand, sample.location, sample.phase
+            ):
+                continue
+            registers.append(RegisterReading(at, value, sample.context))
+            if tx is None:
+                continue
+            # Q16 is only detectable on values labelled Wh (or unlabelled: Wh by default).
+            labelled_wh = sample.unit in (None, "Wh") and not sample.multiplier
+            quirk, moved = advance_register(tx, value, at, detect_kwh=labelled_wh)
+            if moved:
+                changed[tx.id] = tx
+            if quirk is not None and quirk not in quirks:
+                quirks.append(quirk)
+    queue_meter_values(uow, rows)
+    return MeterOutcome(len(rows), tuple(registers), tuple(quirks), tuple(changed.values()))
+
+
+def advance_register(
+    tx: Transaction, wh: Decimal, at: datetime, *, detect_kwh: bool = True
+) -> tuple[str | None, bool]:
+    """Make a register reading the transaction's latest if it is; returns (quirk, moved)."""
+    last_at = as_utc(tx.last_meter_at) if tx.last_meter_at is not None else None
+    plan = plan_register_update(tx.last_meter_wh, last_at, wh, at)
+    if plan.advance:
+        tx.last_meter_wh = wh
+        tx.last_meter_at = at
+        return None, True
+    quirk = plan.quirk
+    if quirk == QUIRK_KWH_AS_WH and not detect_kwh:
+        # A register that was not labelled Wh cannot be Q16; it is still a decrease.
+        quirk = QUIRK_METER_RESET
+    return quirk, False
+
+
+def _always(tx: Transaction | None) -> Callable[[datetime], Transaction | None]:
+    def attach(_: datetime) -> Transaction | None:
+        return tx
+
+    return attach
+
+
+def _started_by(candidates: list[Transaction]) -> Callable[[datetime], Transaction | None]:
+    def attach(at: datetime) -> Transaction | None:
+        for candidate in candidates:
+            if candidate.started_at is None or as_utc(candidate.started_at) <= at:
+                return candidate
+        return None
+
+    return attach
+
+
+async def record_meter_values(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int | None,
+    readings: Sequence[MeterReading],
+    transaction_pk: int | None,
+    attach_by_time: bool,
+    assume_tz: str | None,
+    received_at: datetime,
+) -> MeterOutcome:
+    """A MeterValues message: attach to the given transaction, or by EVSE and time (Q17)."""
+    session = uow.session
+    attach: Callable[[datetime], Transaction | None]
+    if transaction_pk is not None:
+        tx = await transactions.get_station_transaction(session, station_id, transaction_pk)
+        attach = _always(tx)
+    elif attach_by_time and evse_id > 0:
+        # Q17: no (or a 0) transactionId during a running transaction: the active transaction on
+        # that EVSE which had started by the sample's time (newest first).
+        attach = _started_by(await transactions.active_on_evse(session, station_id, evse_id))
+    else:
+        attach = _always(None)
+    outcome = record_readings(
+        uow,
+        station_id=station_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        readings=readings,
+        attach=attach,
+        assume_tz=assume_tz,
+        received_at=received_at,
+    )
+    for tx in outcome.moved:
+        tx.updated_at = received_at
+        if tx.status == ACTIVE:
+            uow.emit(
+                TransactionUpdated(
+                    transaction_pk=tx.id,
+                    station_id=station_id,
+                    energy_wh=energy_wh(tx),
+                    at=as_utc(tx.last_meter_at) if tx.last_meter_at is not None else received_at,
+                )
+            )
+    return outcome

@@ -1,0 +1,397 @@
+"""MeterValues (1.6, 2.0.1, 2.1) on a real database: normalisation, attachment, quirks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from tests.domain.helpers import T0, V2X, V16, add_station, handle, rows, station
+
+from joule.domain.events import TransactionUpdated
+from joule.domain.metering import handlers as _metering_handlers  # noqa: F401
+from joule.domain.transaction import handlers as _transaction_handlers  # noqa: F401
+from joule.domain.transaction.lifecycle import as_utc, energy_wh
+from joule.ocpp.versions import OcppVersion
+from joule.storage.committer import GroupCommitter
+from joule.storage.models import MeterValue, Transaction
+
+v2x = pytest.mark.parametrize("version", V2X, ids=lambda v: f"ocpp{v.value}")
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+async def start_16(committer: GroupCommitter, *, connector: int = 1, meter: int = 10000) -> int:
+    payload = {
+        "connectorId": connector,
+        "idTag": "TAG-1",
+        "meterStart": meter,
+        "timestamp": iso(T0),
+    }
+    handled = await handle(committer, V16, "StartTransaction", payload)
+    return int(handled.response["transactionId"])
+
+
+async def start_2x(committer: GroupCommitter, version: OcppVersion, *, wh: float = 10000) -> int:
+    payload = {
+        "eventType": "Started",
+        "timestamp": iso(T0),
+        "triggerReason": "CablePluggedIn",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": "tx-77"},
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": [
+            {"timestamp": iso(T0), "sampledValue": [{"value": wh, "context": "Transaction.Begin"}]}
+        ],
+    }
+    await handle(committer, version, "TransactionEvent", payload)
+    [tx] = await rows(committer, Transaction, transaction_uid="tx-77")
+    return tx.id
+
+
+async def tx_row(committer: GroupCommitter, pk: int) -> Transaction:
+    [tx] = await rows(committer, Transaction, id=pk)
+    return tx
+
+
+def mv16(at: datetime, *samples: dict[str, Any]) -> dict[str, Any]:
+    return {"timestamp": iso(at), "sampledValue": list(samples)}
+
+
+async def test_16_samples_are_normalised_with_the_raw_reading_kept(
+    committer: GroupCommitter,
+) -> None:
+    await add_station(committer)
+    tx_id = await start_16(committer)
+    at = T0 + timedelta(minutes=5)
+    handled = await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx_id,
+            "meterValue": [
+                mv16(
+                    at,
+                    {"value": "10.5", "unit": "kWh", "context": "Sample.Periodic"},
+                    {"value": "7.36", "measurand": "Power.Active.Import", "unit": "kW"},
+                    {"value": "16.1", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
+                    {"value": "231", "measurand": "Voltage", "phase": "L1-N"},
+                    {"value": "10490", "location": "Inlet"},
+                    {"value": "24.5", "measurand": "Temperature", "unit": "Celcius"},
+                )
+            ],
+        },
+    )
+    assert handled.response == {}
+    values = await rows(committer, MeterValue, transaction_pk=tx_id)
+    got = [
+        (v.measurand, v.phase, v.location, v.context, v.value, v.unit, v.raw_value, v.raw_unit)
+        for v in values
+    ]
+    assert got == [
+        (
+            "Energy.Active.Import.Register",
+            None,
+            None,
+            "Sample.Periodic",
+            10500,
+            "Wh",
+            "10.5",
+            "kWh",
+        ),
+        ("Power.Active.Import", None, None, None, 7360, "W", "7.36", "kW"),
+        ("Current.Import", "L1", None, None, Decimal("16.1"), "A", "16.1", "A"),
+        ("Voltage", "L1-N", None, None, 231, "V", "231", None),
+        ("Energy.Active.Import.Register", None, "Inlet", None, 10490, "Wh", "10490", None),
+        ("Temperature", None, None, None, Decimal("24.5"), "Celsius", "24.5", "Celcius"),
+    ]
+    assert all(as_utc(v.timestamp) == at for v in values)
+    assert all((v.station_id, v.evse_id, v.connector_id) == ("CS-1", 1, 1) for v in values)
+    # Live energy follows the outlet register only (not the inlet one).
+    tx = await tx_row(committer, tx_id)
+    assert (tx.last_meter_wh, energy_wh(tx)) == (10500, 500)
+    assert as_utc(tx.last_meter_at) == at  # type: ignore[arg-type]
+
+
+async def test_16_signed_data_is_stored_byte_for_byte(committer: GroupCommitter) -> None:
+    await add_station(committer)
+    tx_id = await start_16(committer)
+    blob = 'OCMF|{"FV":"1.0","RD":[{"RV":10.5,"RU":"kWh"}]}|{"SD":"30440220\u00e9"}'
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx_id,
+            "meterValue": [
+                mv16(T0, {"value": blob, "format": "SignedData", "context": "Transaction.Begin"})
+            ],
+        },
+    )
+    [value] = await rows(committer, MeterValue)
+    assert value.signed_data == blob
+    assert value.raw_value == blob
+    assert value.value is None
+    assert (await tx_row(committer, tx_id)).last_meter_wh == 10000  # a blob is no reading
+
+
+@pytest.mark.parametrize("transaction_id", [0, None])
+async def test_16_meter_values_without_a_transaction_id_attach_by_connector_and_time(
+    committer: GroupCommitter, transaction_id: int | None
+) -> None:
+    """Q17: transactionId 0 (a quirk) or absent during a running transaction."""
+    await add_station(committer)
+    tx_id = await start_16(committer, connector=2)
+    await start_16(committer, connector=1)
+    before, during = T0 - timedelta(minutes=5), T0 + timedelta(minutes=5)
+    payload: dict[str, Any] = {
+        "connectorId": 2,
+        "meterValue": [mv16(before, {"value": "9990"}), mv16(during, {"value": "11000"})],
+    }
+    if transaction_id is not None:
+        payload["transactionId"] = transaction_id
+    handled = await handle(committer, V16, "MeterValues", payload)
+    assert handled.response == {}
+    assert len(handled.of_type(TransactionUpdated)) == 1
+    early, late = await rows(committer, MeterValue, evse_id=2)
+    assert early.transaction_pk is None  # before the transaction started
+    assert late.transaction_pk == tx_id
+    assert energy_wh(await tx_row(committer, tx_id)) == 1000
+    expected = {"transaction_id_zero": 1} if transaction_id == 0 else {}
+    assert (await station(committer)).quirks == expected
+
+
+async def test_16_connector_zero_is_the_main_meter(committer: GroupCommitter) -> None:
+    await add_station(committer)
+    await start_16(committer)
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 0,
+            "meterValue": [mv16(T0, {"value": "123456", "context": "Sample.Clock"})],
+        },
+    )
+    [value] = await rows(committer, MeterValue)
+    assert (value.evse_id, value.connector_id, value.transaction_pk) == (0, None, None)
+
+
+async def test_16_unknown_transaction_id_keeps_the_values_unattached(
+    committer: GroupCommitter,
+) -> None:
+    await add_station(committer)
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {"connectorId": 1, "transactionId": 4242, "meterValue": [mv16(T0, {"value": "5"})]},
+    )
+    [value] = await rows(committer, MeterValue)
+    assert value.transaction_pk is None
+
+
+async def test_16_quirks_are_acknowledged_and_counted(committer: GroupCommitter) -> None:
+    """Scenario 40: empty sampledValue (Q14), numeric value (Q13), 1970 (Q8), kWh-as-Wh (Q16)."""
+    await add_station(committer)
+    tx_id = await start_16(committer, meter=12000)
+    empty = await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {"connectorId": 1, "transactionId": tx_id, "meterValue": [mv16(T0)]},
+        check_request=False,
+    )
+    assert empty.response == {}
+    assert await rows(committer, MeterValue) == []
+
+    received = T0 + timedelta(minutes=1)
+    handled = await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx_id,
+            "meterValue": [mv16(datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC), {"value": 12345})],
+        },
+        received_at=received,
+        check_request=False,
+    )
+    assert handled.response == {}
+    [value] = await rows(committer, MeterValue)
+    assert (value.raw_value, value.value) == ("12345", 12345)
+    assert as_utc(value.timestamp) == received  # ordered by receive time
+
+    kwh = T0 + timedelta(minutes=2)
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx_id,
+            "meterValue": [mv16(kwh, {"value": "12.4", "unit": "Wh"})],
+        },
+        received_at=kwh,
+    )
+    tx = await tx_row(committer, tx_id)
+    assert tx.last_meter_wh == 12345  # flagged, not guessed: the reading is kept as a row only
+    assert len(await rows(committer, MeterValue)) == 2
+    assert (await station(committer)).quirks == {
+        "empty_sampled_value": 1,
+        "implausible_timestamp": 1,
+        "kwh_labelled_wh": 1,
+    }
+
+
+async def test_16_older_reading_does_not_move_live_energy(committer: GroupCommitter) -> None:
+    await add_station(committer)
+    tx_id = await start_16(committer)
+    for minutes, wh in [(20, "12000"), (10, "11000")]:  # offline replay out of order
+        await handle(
+            committer,
+            V16,
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": tx_id,
+                "meterValue": [mv16(T0 + timedelta(minutes=minutes), {"value": wh})],
+            },
+        )
+    tx = await tx_row(committer, tx_id)
+    assert (tx.last_meter_wh, energy_wh(tx)) == (12000, 2000)
+    assert (await station(committer)).quirks == {}
+
+
+@v2x
+async def test_2x_meter_values_attach_to_the_running_transaction(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(committer)
+    tx_pk = await start_2x(committer, version)
+    at = T0 + timedelta(minutes=15)
+    handled = await handle(
+        committer,
+        version,
+        "MeterValues",
+        {
+            "evseId": 1,
+            "meterValue": [
+                {
+                    "timestamp": iso(at),
+                    "sampledValue": [
+                        {"value": 12.5, "unitOfMeasure": {"unit": "Wh", "multiplier": 3}},
+                        {
+                            "value": 11,
+                            "measurand": "Power.Active.Import",
+                            "unitOfMeasure": {"unit": "kW"},
+                        },
+                        {"value": 80, "measurand": "SoC", "unitOfMeasure": {"unit": "Percent"}},
+                    ],
+                }
+            ],
+        },
+    )
+    assert handled.response == {}
+    [update] = handled.of_type(TransactionUpdated)
+    assert update.energy_wh == 2500
+    values = await rows(committer, MeterValue, transaction_pk=tx_pk)
+    assert [(v.measurand, v.value, v.unit, v.raw_value, v.raw_unit) for v in values[1:]] == [
+        ("Energy.Active.Import.Register", 12500, "Wh", "12.5", "Wh*10^3"),
+        ("Power.Active.Import", 11000, "W", "11", "kW"),
+        ("SoC", 80, "Percent", "80", "Percent"),
+    ]
+    assert energy_wh(await tx_row(committer, tx_pk)) == 2500
+
+
+@v2x
+async def test_2x_evse_zero_is_the_main_meter(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(committer)
+    await start_2x(committer, version)
+    await handle(
+        committer,
+        version,
+        "MeterValues",
+        {"evseId": 0, "meterValue": [{"timestamp": iso(T0), "sampledValue": [{"value": 1e6}]}]},
+    )
+    [value] = [v for v in await rows(committer, MeterValue) if v.evse_id == 0]
+    assert (value.transaction_pk, value.value, value.raw_value) == (None, 1000000, "1000000.0")
+
+
+@v2x
+async def test_2x_signed_meter_value_and_empty_samples(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(committer)
+    blob = "AP///wABAAAAAAAAAAAAAAEAAAAAAAAA//8="
+    handled = await handle(
+        committer,
+        version,
+        "MeterValues",
+        {
+            "evseId": 3,
+            "meterValue": [
+                {"timestamp": iso(T0), "sampledValue": []},
+                {
+                    "timestamp": iso(T0),
+                    "sampledValue": [
+                        {
+                            "value": 4711,
+                            "signedMeterValue": {
+                                "signedMeterData": blob,
+                                "signingMethod": "ECDSA-secp256r1-SHA256",
+                                "encodingMethod": "EDL",
+                                "publicKey": "BASE64KEY==",
+                            },
+                        }
+                    ],
+                },
+            ],
+        },
+        check_request=False,
+    )
+    assert handled.response == {}
+    [value] = await rows(committer, MeterValue)
+    assert (value.signed_data, value.value, value.evse_id) == (blob, 4711, 3)
+    assert (await station(committer)).quirks == {"empty_sampled_value": 1}
+
+
+@v2x
+async def test_2x_all_samples_dropped_by_the_protocol_room_is_acknowledged(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    """Q14 after ocpp.quirks removed every empty element: nothing to store, still {}."""
+    await add_station(committer)
+    handled = await handle(
+        committer, version, "MeterValues", {"evseId": 1, "meterValue": []}, check_request=False
+    )
+    assert handled.response == {}
+    assert await rows(committer, MeterValue) == []
+
+
+@v2x
+async def test_2x_local_time_uses_the_station_zone(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(committer)
+    await handle(
+        committer,
+        version,
+        "MeterValues",
+        {
+            "evseId": 1,
+            "meterValue": [{"timestamp": "2026-11-28T07:00:00", "sampledValue": [{"value": 1}]}],
+        },
+        station_timezone="America/New_York",
+    )
+    [value] = await rows(committer, MeterValue)
+    assert as_utc(value.timestamp) == T0
