@@ -99,7 +99,7 @@ async def rows(committer: GroupCommitter, model: type[T], **where: Any) -> list[
     """Committed rows of `model` matching column == value filters, in primary-key order."""
 
     async def work(uow: UnitOfWork) -> list[T]:
-        query = select(model)  # type: ignore[call-overload]
+        query = select(model)
         for column, value in where.items():
             query = query.where(getattr(model, column) == value)
         primary = [c for c in model.__table__.primary_key.columns]  # type: ignore[attr-defined]

@@ -1,0 +1,161 @@
+"""Connection-level station services the gateway relies on, on the real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.domain.helpers import T0, add_station, rows, station
+
+from joule.domain.station import service
+from joule.domain.station.intervals import utc
+from joule.storage.committer import GroupCommitter
+from joule.storage.models import ConnectionAudit
+from joule.storage.uow import UnitOfWork
+
+
+async def test_get_access_of_known_and_unknown_stations(committer: GroupCommitter) -> None:
+    await add_station(committer, registration="accepted", security_profile=2)
+
+    async def work(uow: UnitOfWork) -> tuple[object, object]:
+        return (
+            await service.get_access(uow.session, "CS-1"),
+            await service.get_access(uow.session, "NOPE"),
+        )
+
+    known, unknown = await committer.read(work)
+    assert unknown is None
+    assert known == service.StationAccess(
+        station_id="CS-1",
+        registration="accepted",
+        password_hash=None,
+        security_profile=2,
+        min_security_profile=0,
+        boot_status=None,
+        timezone=None,
+        assume_subprotocol=None,
+        lenient=None,
+    )
+
+
+@pytest.mark.parametrize(("accept", "registration"), [(True, "accepted"), (False, "pending")])
+async def test_register_unknown(committer: GroupCommitter, accept: bool, registration: str) -> None:
+    async def register(uow: UnitOfWork) -> service.StationAccess:
+        return await service.register_unknown(uow.session, station_id="NEW-1", accept=accept, at=T0)
+
+    access = await committer.run(register)
+    assert (access.registration, access.security_profile) == (registration, 0)
+    # A second connection racing the first finds the row and changes nothing.
+    assert await committer.run(register) == access
+    cs = await station(committer, "NEW-1")
+    assert utc(cs.created_at) == T0 and cs.online is False
+
+
+async def test_connect_raises_the_minimum_profile_and_never_lowers_it(
+    committer: GroupCommitter,
+) -> None:
+    await add_station(committer)
+
+    async def connect(profile: int, minutes: int) -> None:
+        async def work(uow: UnitOfWork) -> None:
+            await service.mark_connected(
+                uow.session,
+                station_id="CS-1",
+                ocpp_version="2.0.1",
+                node="node-a",
+                security_profile=profile,
+                at=T0 + timedelta(minutes=minutes),
+            )
+
+        await committer.run(work)
+
+    await connect(2, 0)
+    cs = await station(committer)
+    assert (cs.online, cs.ocpp_version, cs.connected_node) == (True, "2.0.1", "node-a")
+    assert utc(cs.connected_at or T0) == T0 and utc(cs.last_seen or T0) == T0
+    assert cs.min_security_profile == 2
+    await connect(1, 1)  # the gateway refuses this; the record still never goes down
+    assert (await station(committer)).min_security_profile == 2
+    await connect(3, 2)
+    assert (await station(committer)).min_security_profile == 3
+
+
+async def test_disconnect_only_when_the_closed_socket_was_the_current_one(
+    committer: GroupCommitter,
+) -> None:
+    await add_station(committer)
+    connected_at = T0 + timedelta(minutes=10)
+
+    async def connect(uow: UnitOfWork) -> None:
+        await service.mark_connected(
+            uow.session,
+            station_id="CS-1",
+            ocpp_version="1.6",
+            node="node-a",
+            security_profile=1,
+            at=connected_at,
+        )
+
+    async def disconnect(at_minutes: int, **kwargs: object) -> bool:
+        async def work(uow: UnitOfWork) -> bool:
+            return await service.mark_disconnected(
+                uow.session,
+                station_id="CS-1",
+                at=T0 + timedelta(minutes=at_minutes),
+                **kwargs,  # type: ignore[arg-type]
+            )
+
+        return await committer.run(work)
+
+    await committer.run(connect)
+    # An old socket whose close is noticed before the new one opened: leave the new one online.
+    assert await disconnect(5) is False
+    assert await disconnect(11, node="node-b") is False
+    assert await disconnect(11, connected_at=T0) is False
+    assert (await station(committer)).online is True
+    assert await disconnect(11, node="node-a", connected_at=connected_at) is True
+    cs = await station(committer)
+    assert (cs.online, cs.connected_node) == (False, None)
+    assert await disconnect(12) is False  # already offline
+
+
+async def test_touch_last_seen_moves_forward_only(committer: GroupCommitter) -> None:
+    for station_id in ("CS-1", "CS-2", "CS-3"):
+        await add_station(committer, station_id)
+
+    async def touch(seen: dict[str, object]) -> None:
+        async def work(uow: UnitOfWork) -> None:
+            await service.touch_last_seen(uow.session, seen)  # type: ignore[arg-type]
+
+        await committer.run(work)
+
+    await touch({"CS-1": T0, "CS-2": T0 + timedelta(seconds=5), "GONE": T0})
+    await touch({"CS-1": T0 - timedelta(seconds=30), "CS-3": T0 + timedelta(seconds=9)})
+    await touch({})
+
+    assert utc((await station(committer, "CS-1")).last_seen or T0) == T0
+    assert utc((await station(committer, "CS-2")).last_seen or T0) == T0 + timedelta(seconds=5)
+    assert utc((await station(committer, "CS-3")).last_seen or T0) == T0 + timedelta(seconds=9)
+
+
+async def test_connection_audit_keeps_no_more_than_its_columns_hold(
+    committer: GroupCommitter,
+) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        await service.record_connection_audit(
+            uow.session,
+            station_id="X" * 80,
+            remote="203.0.113.7:51234",
+            outcome="refused",
+            reason="unknown station " + "x" * 400,
+            at=T0,
+        )
+        await service.record_connection_audit(
+            uow.session, station_id=None, remote=None, outcome="refused", reason="bad id", at=T0
+        )
+
+    await committer.run(work)
+    first, second = await rows(committer, ConnectionAudit)
+    assert first.station_id == "X" * 64 and len(first.reason) == 255
+    assert (first.remote, first.outcome) == ("203.0.113.7:51234", "refused")
+    assert (second.station_id, second.reason) == (None, "bad id")
