@@ -14,6 +14,7 @@ from joule.domain.transaction.lifecycle import (
     energy_wh,
     event_key,
     format_missing,
+    missing_ranges,
     missing_seq_nos,
     session_energy,
     start_key,
@@ -60,24 +61,36 @@ def test_seq_no_state_ignores_repeats_and_empty_json() -> None:
 
 
 @pytest.mark.parametrize(
-    ("missing", "text"),
+    ("seen", "text"),
     [
-        ([], None),
-        ([1], "1"),
-        ([1, 2], "1,2"),
-        ([1, 2, 3], "1-3"),
-        ([1, 2, 3, 7, 9, 10], "1-3,7,9,10"),
+        ([0, 1, 2], None),
+        ([0, 2], "1"),
+        ([0, 3], "1,2"),
+        ([0, 4], "1-3"),
+        ([0, 4, 6, 8, 11], "1-3,5,7,9,10"),
     ],
 )
-def test_format_missing(missing: list[int], text: str | None) -> None:
-    assert format_missing(missing) == text
+def test_format_missing(seen: list[int], text: str | None) -> None:
+    state = SeqNoState(tuple(seen), started=0, ended=seen[-1])
+    assert format_missing(state.gaps) == text
 
 
 def test_format_missing_fits_the_column() -> None:
-    text = format_missing(list(range(0, 2000, 2)))
+    state = SeqNoState(tuple(range(0, 2000, 2)), started=0, ended=1998)
+    text = format_missing(state.gaps)
     assert text is not None
     assert len(text) <= 255
     assert text.endswith(",+")
+
+
+def test_a_huge_seq_no_jump_costs_nothing() -> None:
+    """A station jumping from 0 to 10^9 must not make the writer list a billion numbers."""
+    state = SeqNoState((0, 10**9), started=0, ended=10**9)
+    assert state.gaps == [(1, 10**9 - 1)]
+    assert format_missing(state.gaps) == f"1-{10**9 - 1}"
+    assert len(state.missing) == 10_000
+    assert state.missing[-1] == 10_000
+    assert missing_ranges([5, 1, 3], None, None) == [(2, 2), (4, 4)]
 
 
 @pytest.mark.parametrize(

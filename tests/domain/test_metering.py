@@ -395,3 +395,17 @@ async def test_2x_local_time_uses_the_station_zone(
     )
     [value] = await rows(committer, MeterValue)
     assert as_utc(value.timestamp) == T0
+
+
+async def test_an_unknown_station_zone_falls_back_to_utc(committer: GroupCommitter) -> None:
+    await add_station(committer)
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {"connectorId": 1, "meterValue": [mv16(T0, {"value": "1"})]},
+        station_timezone="Mars/Olympus_Mons",
+    )
+    [value] = await rows(committer, MeterValue)
+    assert as_utc(value.timestamp) == T0
+    assert (await station(committer)).quirks == {}

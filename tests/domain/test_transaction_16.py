@@ -317,3 +317,21 @@ async def test_local_time_without_offset_uses_the_station_zone(
     )
     tx = await one_tx(committer, handled.response["transactionId"])
     assert as_utc(tx.started_at) == T0  # type: ignore[arg-type]
+
+
+async def test_out_of_range_values_are_answered_not_refused(committer: GroupCommitter) -> None:
+    """C16 §4.8/§4.10: a start still gets a transactionId, a stop is still answered."""
+    await add_station(committer)
+    started = await handle(committer, V16, "StartTransaction", start(meter=-5))
+    tx_id = started.response["transactionId"]
+    tx = await one_tx(committer, tx_id)
+    assert (tx.meter_start_wh, tx.status) == (None, "active")
+    retry = await handle(committer, V16, "StartTransaction", start(meter=-5))
+    assert retry.response["transactionId"] == tx_id
+    huge = await handle(committer, V16, "StopTransaction", stop(2**70, meter=1, at=T0))
+    assert huge.response == {}
+    assert len(await rows(committer, ParkedMessage)) == 1
+    await handle(committer, V16, "StopTransaction", stop(tx_id, meter=10**17, at=T0))
+    tx = await one_tx(committer, tx_id)
+    assert (tx.status, tx.meter_stop_wh, energy_wh(tx)) == ("completed", None, None)
+    assert (await station(committer)).quirks == {"implausible_meter_value": 3}

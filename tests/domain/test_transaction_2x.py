@@ -403,3 +403,56 @@ async def test_empty_sampled_value_is_acknowledged(
     tx = await the_tx(committer)
     assert tx.meter_start_wh is None
     assert (await station(committer)).quirks == {"empty_sampled_value": 1}
+
+
+async def test_a_huge_seq_no_jump_is_cheap_and_flagged(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(committer)
+    await handle(committer, version, "TransactionEvent", started())
+    handled = await handle(
+        committer, version, "TransactionEvent", event("Ended", 10**9, T0 + timedelta(minutes=1))
+    )
+    assert handled.response == {}
+    tx = await the_tx(committer)
+    assert tx.missing_seq_nos == f"1-{10**9 - 1}"
+    assert tx.status == "completed"
+
+
+async def test_absurd_values_never_break_a_transaction_event(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    """A valid message is never lost to a value the columns cannot hold (C16 §3.7.1, E13)."""
+    await add_station(committer)
+    await handle(committer, version, "TransactionEvent", started(wh=1000))
+    at = T0 + timedelta(minutes=1)
+    handled = await handle(
+        committer,
+        version,
+        "TransactionEvent",
+        event(
+            "Updated",
+            1,
+            at,
+            meter=[
+                {
+                    "timestamp": iso(at),
+                    "sampledValue": [
+                        {"value": 1e30},
+                        {
+                            "value": 3,
+                            "measurand": "Power.Active.Import",
+                            "unitOfMeasure": {"unit": "MegaWattPerFortnight"},
+                        },
+                    ],
+                }
+            ],
+        ),
+    )
+    assert handled.response == {}
+    tx = await the_tx(committer)
+    _, huge, odd = await rows(committer, MeterValue, transaction_pk=tx.id)
+    assert (huge.value, huge.raw_value) == (None, "1e+30")
+    assert (odd.unit, odd.raw_unit, odd.value) == ("MegaWattPerFortn", "MegaWattPerFortnight", 3)
+    assert (tx.last_meter_wh, energy_wh(tx)) == (1000, 0)
+    assert (await station(committer)).quirks == {"implausible_meter_value": 1}

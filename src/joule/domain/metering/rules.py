@@ -21,11 +21,29 @@ QUIRK_IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
 QUIRK_EMPTY_SAMPLED_VALUE = "empty_sampled_value"
 QUIRK_KWH_AS_WH = "kwh_labelled_wh"
 QUIRK_METER_RESET = "meter_register_decreased"
+QUIRK_IMPLAUSIBLE_METER_VALUE = "implausible_meter_value"
+
+# No real energy register reaches 1 PWh; beyond it a reading is garbage (and would not fit the
+# Numeric(20, 4) energy columns). Stored sample values must fit Numeric(24, 6).
+_MAX_REGISTER_WH = Decimal(10) ** 15
+_MAX_STORED_VALUE = Decimal(10) ** 18
 
 
 def is_live_register(measurand: str, location: str | None, phase: str | None) -> bool:
     """True for the sample behind live energy: import register, outlet, all phases."""
     return measurand == ENERGY_REGISTER and location in (None, "Outlet") and phase is None
+
+
+def plausible_register(wh: Decimal) -> bool:
+    """True when an energy register reading can be real: 0 ≤ wh < 1 PWh."""
+    return 0 <= wh < _MAX_REGISTER_WH
+
+
+def storable_value(value: Decimal | None) -> Decimal | None:
+    """The value if the meter_values column can hold it, else None (the raw text is kept)."""
+    if value is None or abs(value) >= _MAX_STORED_VALUE:
+        return None
+    return value
 
 
 def looks_like_kwh_as_wh(previous_wh: Decimal, current_wh: Decimal) -> bool:

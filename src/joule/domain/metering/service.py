@@ -10,21 +10,27 @@ from typing import Any
 
 from joule.domain.events import TransactionUpdated
 from joule.domain.metering.rules import (
+    QUIRK_IMPLAUSIBLE_METER_VALUE,
     QUIRK_IMPLAUSIBLE_TIMESTAMP,
     QUIRK_KWH_AS_WH,
     QUIRK_METER_RESET,
     is_live_register,
     plan_register_update,
+    plausible_register,
+    storable_value,
 )
 from joule.domain.transaction.lifecycle import ACTIVE, as_utc, energy_wh
-from joule.ocpp.timestamps import parse_timestamp
+from joule.ocpp.timestamps import ParsedTime, parse_timestamp
 from joule.ocpp.units import normalise_sample
 from joule.storage.models import Transaction
 from joule.storage.repositories import transaction as transactions
 from joule.storage.repositories.meter import queue_meter_values
 from joule.storage.uow import UnitOfWork
 
-_RAW_UNIT_MAX = 32  # MeterValue.raw_unit column width
+# Column widths of MeterValue: 2.x units may be up to 20 characters (UnitOfMeasureType.unit),
+# and an over-long value must never turn a valid message into an InternalError.
+_UNIT_MAX = 16
+_RAW_UNIT_MAX = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +84,24 @@ class StationTime:
     implausible: bool
 
 
+def _parse(raw: str, assume_tz: str | None) -> ParsedTime | None:
+    try:
+        return parse_timestamp(raw, assume_tz)
+    except ValueError:
+        pass
+    if assume_tz:
+        # A misconfigured station zone must not make every timestamp unreadable.
+        try:
+            return parse_timestamp(raw)
+        except ValueError:
+            pass
+    return None
+
+
 def station_time(raw: str, *, assume_tz: str | None, received_at: datetime) -> StationTime:
     """Parse a station timestamp (Q7: no offset → the station's zone; Q8: 1970 → receive time)."""
-    try:
-        parsed = parse_timestamp(raw, assume_tz)
-    except ValueError:
+    parsed = _parse(raw, assume_tz)
+    if parsed is None:
         return StationTime(received_at, received_at, True)
     if parsed.implausible:
         # 1970 before clock sync: order by our receive time; the quirk is counted.
@@ -100,8 +119,42 @@ def _normalised(sample: Sample) -> tuple[Decimal | None, str | None]:
 
 def _raw_unit(sample: Sample) -> str | None:
     if not sample.multiplier:
-        return sample.unit
+        return sample.unit[:_RAW_UNIT_MAX] if sample.unit else None
     return f"{sample.unit or ''}*10^{sample.multiplier}"[:_RAW_UNIT_MAX]
+
+
+def _note(quirks: list[str], quirk: str | None) -> None:
+    if quirk is not None and quirk not in quirks:
+        quirks.append(quirk)
+
+
+def _row(
+    station_id: str,
+    evse_id: int,
+    connector_id: int | None,
+    tx: Transaction | None,
+    at: datetime,
+    sample: Sample,
+    value: Decimal | None,
+    unit: str | None,
+) -> dict[str, Any]:
+    """One MeterValue row: the normalised value next to the raw reading."""
+    return {
+        "station_id": station_id,
+        "evse_id": evse_id,
+        "connector_id": connector_id,
+        "transaction_pk": tx.id if tx is not None else None,
+        "timestamp": at,
+        "measurand": sample.measurand,
+        "phase": sample.phase,
+        "location": sample.location,
+        "context": sample.context,
+        "value": storable_value(value),
+        "unit": unit[:_UNIT_MAX] if unit else None,
+        "raw_value": sample.raw_value,
+        "raw_unit": _raw_unit(sample),
+        "signed_data": sample.signed_data,
+    }
 
 
 def record_readings(
@@ -122,33 +175,19 @@ def record_readings(
     changed: dict[int, Transaction] = {}
     for reading in readings:
         when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
-        if when.implausible and QUIRK_IMPLAUSIBLE_TIMESTAMP not in quirks:
-            quirks.append(QUIRK_IMPLAUSIBLE_TIMESTAMP)
+        if when.implausible:
+            _note(quirks, QUIRK_IMPLAUSIBLE_TIMESTAMP)
         at = when.at
         tx = attach(at)
         for sample in reading.samples:
             value, unit = _normalised(sample)
-            rows.append(
-                {
-                    "station_id": station_id,
-                    "evse_id": evse_id,
-                    "connector_id": connector_id,
-                    "transaction_pk": tx.id if tx is not None else None,
-                    "timestamp": at,
-                    "measurand": sample.measurand,
-                    "phase": sample.phase,
-                    "location": sample.location,
-                    "context": sample.context,
-                    "value": value,
-                    "unit": unit,
-                    "raw_value": sample.raw_value,
-                    "raw_unit": _raw_unit(sample),
-                    "signed_data": sample.signed_data,
-                }
-            )
+            rows.append(_row(station_id, evse_id, connector_id, tx, at, sample, value, unit))
             if value is None or not is_live_register(
                 sample.measurand, sample.location, sample.phase
             ):
+                continue
+            if not plausible_register(value):
+                _note(quirks, QUIRK_IMPLAUSIBLE_METER_VALUE)
                 continue
             registers.append(RegisterReading(at, value, sample.context))
             if tx is None:
@@ -158,8 +197,7 @@ def record_readings(
             quirk, moved = advance_register(tx, value, at, detect_kwh=labelled_wh)
             if moved:
                 changed[tx.id] = tx
-            if quirk is not None and quirk not in quirks:
-                quirks.append(quirk)
+            _note(quirks, quirk)
     queue_meter_values(uow, rows)
     return MeterOutcome(len(rows), tuple(registers), tuple(quirks), tuple(changed.values()))
 

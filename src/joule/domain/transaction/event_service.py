@@ -84,7 +84,6 @@ async def record_event(
     when = station_time(facts.timestamp, assume_tz=assume_tz, received_at=received_at)
     quirks = [QUIRK_IMPLAUSIBLE_TIMESTAMP] if when.implausible else []
     tx = await transactions.get_by_uid(session, station_id, facts.transaction_uid)
-    created = tx is None
     if tx is None:
         # Updated/Ended may arrive before Started (scenario 8): the first event creates it.
         tx = await transactions.create_transaction(
@@ -96,16 +95,7 @@ async def record_event(
             connector_id=facts.connector_id,
             started_at=when.at,  # provisional until Started arrives
         )
-    # P4 §4.1.4: a retry carries a new messageId, so the key is (transaction, seqNo, type, time);
-    # the transaction in the key keeps two transactions that both start at seqNo 0 apart.
-    key = event_key(tx.id, facts.seq_no, facts.event_type, when.sent)
-    if not created and await transactions.event_seen(
-        session,
-        transaction_pk=key.transaction_pk,
-        seq_no=key.seq_no,
-        event_type=key.event_type,
-        timestamp=key.timestamp,
-    ):
+    elif await _is_repeat(uow, tx, facts, when.sent):
         decision = await _verify(uow, tx, facts, received_at=received_at, record=False)
         return EventOutcome(tx.id, decision, duplicate=True)
     transactions.add_event(
@@ -114,7 +104,7 @@ async def record_event(
         seq_no=facts.seq_no,
         event_type=facts.event_type,
         trigger_reason=facts.trigger_reason,
-        timestamp=key.timestamp,
+        timestamp=as_utc(when.sent),
         offline=facts.offline,
         received_at=received_at,
         payload=payload,
@@ -123,7 +113,7 @@ async def record_event(
     after = before.with_event(facts.seq_no, facts.event_type)
     tx.seq_nos = after.to_json()
     # E §1.3.2: incomplete while a seqNo between Started and Ended is missing (held from billing).
-    tx.missing_seq_nos = format_missing(after.missing)
+    tx.missing_seq_nos = format_missing(after.gaps)
     _copy_details(tx, facts)
     decision = await _verify(uow, tx, facts, received_at=received_at, record=True)
     meter = record_readings(
@@ -138,44 +128,91 @@ async def record_event(
     )
     quirks.extend(q for q in meter.quirks if q not in quirks)
     _take_meter_start(tx, meter, first_started=facts.event_type == STARTED)
-    if facts.event_type == STARTED and before.started is None:
-        # The Started event's own time wins over any provisional start (offline: scenario 7).
-        tx.started_at = when.at
-        uow.emit(
-            TransactionStarted(
-                transaction_pk=tx.id,
-                station_id=station_id,
-                evse_id=tx.evse_id,
-                id_token=tx.id_token,
-                at=when.at,
-            )
-        )
-    elif before.started is None and tx.started_at is not None and when.at < as_utc(tx.started_at):
-        tx.started_at = when.at  # still no Started: the earliest event seen is the best estimate
+    _place_start(uow, tx, facts, at=when.at, started_before=before.started is not None)
     if facts.event_type == ENDED and tx.status == ACTIVE:
-        stop = _meter_stop(meter) or tx.last_meter_wh
-        energy = close(
-            tx, stopped_at=when.at, meter_stop_wh=stop, reason=facts.stopped_reason, at=received_at
-        )
-        if energy.meter_reset and QUIRK_METER_RESET not in quirks:
+        reset = _end(uow, tx, facts, meter, at=when.at, received_at=received_at)
+        if reset and QUIRK_METER_RESET not in quirks:
             quirks.append(QUIRK_METER_RESET)
-        uow.emit(
-            TransactionEnded(
-                transaction_pk=tx.id,
-                station_id=station_id,
-                energy_wh=energy.wh,
-                stop_reason=tx.stop_reason,
-                at=when.at,
-            )
-        )
     elif facts.event_type == UPDATED and tx.status == ACTIVE:
         uow.emit(
             TransactionUpdated(
-                transaction_pk=tx.id, station_id=station_id, energy_wh=energy_wh(tx), at=when.at
+                transaction_pk=tx.id, station_id=tx.station_id, energy_wh=energy_wh(tx), at=when.at
             )
         )
     tx.updated_at = received_at
     return EventOutcome(tx.id, decision, duplicate=False, quirks=tuple(quirks))
+
+
+async def _is_repeat(
+    uow: UnitOfWork, tx: Transaction, facts: TransactionEventFacts, sent: datetime
+) -> bool:
+    """P4 §4.1.4: a retry has a new messageId; the key is (transaction, seqNo, type, time).
+
+    The transaction in the key keeps two transactions that both start at seqNo 0 apart.
+    """
+    key = event_key(tx.id, facts.seq_no, facts.event_type, sent)
+    return await transactions.event_seen(
+        uow.session,
+        transaction_pk=key.transaction_pk,
+        seq_no=key.seq_no,
+        event_type=key.event_type,
+        timestamp=key.timestamp,
+    )
+
+
+def _place_start(
+    uow: UnitOfWork,
+    tx: Transaction,
+    facts: TransactionEventFacts,
+    *,
+    at: datetime,
+    started_before: bool,
+) -> None:
+    """Started fixes the start time (once); before it, the earliest event is the estimate."""
+    if facts.event_type == STARTED and not started_before:
+        # The Started event's own time wins over any provisional start (offline: scenario 7).
+        tx.started_at = at
+        uow.emit(
+            TransactionStarted(
+                transaction_pk=tx.id,
+                station_id=tx.station_id,
+                evse_id=tx.evse_id,
+                id_token=tx.id_token,
+                at=at,
+            )
+        )
+    elif not started_before and tx.started_at is not None and at < as_utc(tx.started_at):
+        tx.started_at = at
+
+
+def _end(
+    uow: UnitOfWork,
+    tx: Transaction,
+    facts: TransactionEventFacts,
+    meter: MeterOutcome,
+    *,
+    at: datetime,
+    received_at: datetime,
+) -> bool:
+    """Close on Ended (once); returns True when the register went backwards (flagged)."""
+    stop = _meter_stop(meter)
+    energy = close(
+        tx,
+        stopped_at=at,
+        meter_stop_wh=stop if stop is not None else tx.last_meter_wh,
+        reason=facts.stopped_reason,
+        at=received_at,
+    )
+    uow.emit(
+        TransactionEnded(
+            transaction_pk=tx.id,
+            station_id=tx.station_id,
+            energy_wh=energy.wh,
+            stop_reason=tx.stop_reason,
+            at=at,
+        )
+    )
+    return energy.meter_reset
 
 
 def _copy_details(tx: Transaction, facts: TransactionEventFacts) -> None:

@@ -55,42 +55,69 @@ class SeqNoState:
     @property
     def complete(self) -> bool:
         """True when Started, Ended and every seqNo between them have arrived (E §1.3.2)."""
-        return self.started is not None and self.ended is not None and not self.missing
+        return self.started is not None and self.ended is not None and not self.gaps
+
+    @property
+    def gaps(self) -> list[tuple[int, int]]:
+        """The runs of seqNos known to be missing so far, as inclusive (first, last) pairs."""
+        return missing_ranges(self.seen, self.started, self.ended)
 
     @property
     def missing(self) -> list[int]:
-        """The seqNos known to be missing so far."""
+        """The seqNos known to be missing so far (at most _MISSING_LIST_MAX of them)."""
         return missing_seq_nos(self.seen, self.started, self.ended)
+
+
+_MISSING_LIST_MAX = 10_000
+
+
+def missing_ranges(
+    seen: Iterable[int], started: int | None, ended: int | None
+) -> list[tuple[int, int]]:
+    """Runs of seqNos between Started (or the lowest seen) and Ended (or the highest seen)."""
+    got = sorted(set(seen))
+    if not got and started is None:
+        return []
+    low = started if started is not None else got[0]
+    high = ended if ended is not None else max(got[-1] if got else low, low)
+    # Stations SHOULD restart seqNo at 0 per transaction but MAY count continuously (§1.3.2.1):
+    # the bounds come from this transaction's own events, never from 0. Work on the seen values
+    # only, so a station jumping from 0 to 10^9 costs nothing.
+    gaps: list[tuple[int, int]] = []
+    expected = low
+    for n in got:
+        if n < low:
+            continue
+        if n > high:
+            break
+        if n > expected:
+            gaps.append((expected, n - 1))
+        expected = n + 1
+    if expected <= high:
+        gaps.append((expected, high))
+    return gaps
 
 
 def missing_seq_nos(seen: Iterable[int], started: int | None, ended: int | None) -> list[int]:
     """seqNos between Started (or the lowest seen) and Ended (or the highest seen) not yet seen."""
-    got = set(seen)
-    if not got and started is None:
-        return []
-    low = started if started is not None else min(got)
-    high = ended if ended is not None else max(got, default=low)
-    # Stations SHOULD restart seqNo at 0 per transaction but MAY count continuously (§1.3.2.1):
-    # the bounds come from this transaction's own events, never from 0.
-    return [n for n in range(low, high + 1) if n not in got]
+    missing: list[int] = []
+    for first, last in missing_ranges(seen, started, ended):
+        missing.extend(range(first, min(last + 1, first + _MISSING_LIST_MAX - len(missing))))
+        if len(missing) >= _MISSING_LIST_MAX:
+            break
+    return missing
 
 
-def format_missing(missing: list[int]) -> str | None:
+def format_missing(gaps: list[tuple[int, int]]) -> str | None:
     """'1,2' style text for Transaction.missing_seq_nos; runs of 3+ become 'a-b'; None if none."""
-    if not missing:
+    if not gaps:
         return None
     parts: list[str] = []
-    run_start = prev = missing[0]
-    for n in [*missing[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        if prev - run_start >= 2:
-            parts.append(f"{run_start}-{prev}")
+    for first, last in gaps:
+        if last - first >= 2:
+            parts.append(f"{first}-{last}")
         else:
-            parts.extend(str(k) for k in range(run_start, prev + 1))
-        if n is not None:
-            run_start = prev = n
+            parts.extend(str(n) for n in range(first, last + 1))
     text = ",".join(parts)
     if len(text) > _MISSING_MAX_CHARS:
         text = text[: _MISSING_MAX_CHARS - 2].rsplit(",", 1)[0] + ",+"
@@ -156,7 +183,7 @@ class StartKey:
     evse_id: int
     id_token: str
     started_at: datetime
-    meter_start_wh: Decimal
+    meter_start_wh: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +197,11 @@ class EventKey:
 
 
 def start_key(
-    station_id: str, evse_id: int, id_token: str, started_at: datetime, meter_start_wh: Decimal
+    station_id: str,
+    evse_id: int,
+    id_token: str,
+    started_at: datetime,
+    meter_start_wh: Decimal | None,
 ) -> StartKey:
     """The identity of a 1.6 StartTransaction."""
     return StartKey(station_id, evse_id, id_token, as_utc(started_at), meter_start_wh)

@@ -11,7 +11,12 @@ from typing import Any
 from joule.domain.authorization.rules import Decision
 from joule.domain.authorization.service import authorize, authorize_token
 from joule.domain.events import TransactionEnded, TransactionStarted
-from joule.domain.metering.rules import QUIRK_IMPLAUSIBLE_TIMESTAMP, QUIRK_METER_RESET
+from joule.domain.metering.rules import (
+    QUIRK_IMPLAUSIBLE_METER_VALUE,
+    QUIRK_IMPLAUSIBLE_TIMESTAMP,
+    QUIRK_METER_RESET,
+    plausible_register,
+)
 from joule.domain.metering.service import (
     MeterReading,
     advance_register,
@@ -70,10 +75,13 @@ async def start(
     session = uow.session
     when = station_time(timestamp, assume_tz=assume_tz, received_at=received_at)
     quirks = (QUIRK_IMPLAUSIBLE_TIMESTAMP,) if when.implausible else ()
+    meter_start = _plausible(meter_start_wh)
+    if meter_start is None:
+        quirks = (*quirks, QUIRK_IMPLAUSIBLE_METER_VALUE)
     token = await tokens.get_token(session, id_token)
     # Tags are case-insensitive (CiString20): the transaction carries the uid on file.
     uid = token.uid if token is not None else id_token
-    key = start_key(station_id, evse_id, uid, when.at, meter_start_wh)
+    key = start_key(station_id, evse_id, uid, when.at, meter_start)
     existing = await _find_repeat(uow, key, time_is_real=not when.implausible)
     if existing is not None:
         # C16 §3.7.1: the station did not get our answer and sent it again: same id, nothing new.
@@ -101,7 +109,7 @@ async def start(
         id_token_type=token.type if token is not None else None,
         auth_status=decision.status,
         started_at=when.at,  # C16 §3.7: an offline start hours ago keeps its own time
-        meter_start_wh=meter_start_wh,
+        meter_start_wh=meter_start,
         reservation_id=reservation_id,
     )
     uow.emit(
@@ -110,6 +118,12 @@ async def start(
         )
     )
     return StartOutcome(tx.id, decision, created=True, quirks=quirks)
+
+
+def _plausible(wh: Decimal) -> Decimal | None:
+    # An absurd meterStart/meterStop (negative, ≥ 1 PWh) is kept out of the energy columns; the
+    # transaction still starts and stops (C16 §4.8, §4.10), the quirk is counted.
+    return wh if plausible_register(wh) else None
 
 
 async def _find_repeat(uow: UnitOfWork, key: StartKey, *, time_is_real: bool) -> Transaction | None:
@@ -180,10 +194,11 @@ async def stop(
         received_at=received_at,
     )
     quirks.extend(q for q in outcome.quirks if q not in quirks)
-    quirk, _ = advance_register(tx, meter_stop_wh, when.at)
-    energy = close(
-        tx, stopped_at=when.at, meter_stop_wh=meter_stop_wh, reason=reason, at=received_at
-    )
+    meter_stop = _plausible(meter_stop_wh)
+    quirk: str | None = QUIRK_IMPLAUSIBLE_METER_VALUE
+    if meter_stop is not None:
+        quirk, _ = advance_register(tx, meter_stop, when.at)
+    energy = close(tx, stopped_at=when.at, meter_stop_wh=meter_stop, reason=reason, at=received_at)
     for q in (quirk, QUIRK_METER_RESET if energy.meter_reset else None):
         if q is not None and q not in quirks:
             quirks.append(q)

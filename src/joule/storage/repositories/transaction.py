@@ -18,10 +18,15 @@ async def get_transaction(session: AsyncSession, pk: int) -> Transaction | None:
     return await session.get(Transaction, pk)
 
 
+_BIGINT = 2**63  # ids are 64-bit; a station may send any JSON integer
+
+
 async def get_station_transaction(
     session: AsyncSession, station_id: str, pk: int
 ) -> Transaction | None:
     """A 1.6 transaction by the transactionId we issued, only if it belongs to this station."""
+    if not -_BIGINT <= pk < _BIGINT:
+        return None
     tx = await session.get(Transaction, pk)
     return tx if tx is not None and tx.station_id == station_id else None
 
@@ -44,17 +49,22 @@ async def find_started(
     evse_id: int,
     id_token: str,
     started_at: datetime,
-    meter_start_wh: Decimal,
+    meter_start_wh: Decimal | None,
 ) -> Transaction | None:
     """The transaction a repeated 1.6 StartTransaction already created (scenario 2)."""
+    # A station cannot stop a transaction before it has our transactionId, so the original of
+    # a retried start is still active: the (station_id, status) index covers the lookup.
     return await session.scalar(
         select(Transaction)
         .where(
             Transaction.station_id == station_id,
+            Transaction.status == "active",
             Transaction.evse_id == evse_id,
             Transaction.id_token == id_token,
             Transaction.started_at == started_at,
-            Transaction.meter_start_wh == meter_start_wh,
+            Transaction.meter_start_wh.is_(None)
+            if meter_start_wh is None
+            else Transaction.meter_start_wh == meter_start_wh,
         )
         .order_by(Transaction.id)
         .limit(1)
