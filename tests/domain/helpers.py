@@ -20,6 +20,7 @@ from joule.domain.context import HANDLERS, HandlerContext, Payload
 from joule.domain.datatransfer import handlers as _datatransfer_handlers  # noqa: F401
 from joule.domain.device import charging as _charging_handlers  # noqa: F401
 from joule.domain.device import handlers as _device_handlers  # noqa: F401
+from joule.domain.device import reports_21 as _reports_21_handlers  # noqa: F401
 from joule.domain.firmware import handlers as _firmware_handlers  # noqa: F401
 from joule.domain.security import handlers as _security_handlers  # noqa: F401
 from joule.domain.station import handlers as _station_handlers  # noqa: F401
