@@ -348,3 +348,27 @@ async def test_audit_log_is_paged_and_filtered(
         "response",
         "at",
     }
+
+
+@pytest.mark.parametrize("version", [V16, V201])
+async def test_remote_start_refuses_a_token_that_may_not_start(
+    operator: httpx.AsyncClient, committer: GroupCommitter, version: OcppVersion
+) -> None:
+    await add_station(operator, "CS-R")
+    await seen_connected(committer, "CS-R", version, online=False)
+    await operator.post("/tokens", json={"uid": "BLOCKED", "status": "Blocked"})
+    await operator.post("/tokens", json={"uid": "OLD", "expiry": "2026-01-01T00:00:00Z"})
+    await operator.post("/tokens", json={"uid": "BUSY"})
+    await add_station(operator, "CS-BUSY")
+    await station_says(
+        committer,
+        "CS-BUSY",
+        V16,
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "BUSY", "meterStart": 0, "timestamp": "2026-11-28T08:00:00Z"},
+    )
+    for uid in ("BLOCKED", "OLD", "BUSY", "blocked"):
+        resp = await operator.post("/stations/CS-R/start", json={"uid": uid, "evse_id": 1})
+        assert resp.status_code == 409, (uid, resp.text)
+        assert f"id token {uid} cannot start a transaction" in resp.json()["detail"]
+    assert await _audit(operator, "CS-R") == []  # refused before anything was sent

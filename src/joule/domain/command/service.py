@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.bus.port import CommandSender
+from joule.domain.authorization.rules import ACCEPTED
+from joule.domain.authorization.service import authorize_token
 from joule.domain.command.translate import (
     Payload,
     Request,
@@ -120,7 +122,15 @@ class CommandService:
         """Ask the station to start a transaction for an id token (F01 / 1.6 RemoteStart)."""
 
         async def build(session: AsyncSession, version: OcppVersion) -> Request:
-            token = await tokens.get_token(session, uid) if version is not OcppVersion.V16 else None
+            token = await tokens.get_token(session, uid)
+            if token is not None:
+                # A blocked, expired or busy token is not started remotely: 1.6 stations with
+                # AuthorizeRemoteTxRequests=false (2.x AuthorizeRemoteStart) would not re-check it.
+                decision = await authorize_token(
+                    session, token, now=self._clock.now(), for_start=True, exclude_tx=None
+                )
+                if decision.status != ACCEPTED:
+                    raise Conflict(f"id token {uid} cannot start a transaction: {decision.reason}")
             return start_request(
                 version,
                 uid=uid,
