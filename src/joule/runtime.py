@@ -98,7 +98,7 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
-            await stations.mark_disconnected(uow.session, station_id=station_id, at=at)
+            await stations.mark_disconnected(uow.session, station_id=station_id, at=at, node=self.node)
 
         await self.committer.run(work)
 

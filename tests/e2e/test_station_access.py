@@ -167,7 +167,7 @@ async def test_station_id_from_url(make_joule: MakeJoule, path: str, station_id:
     await api.aclose()
 
 
-@pytest.mark.parametrize("path", ["/ocpp/" + "A" * 49, "/ocpp/CP%3A1", "/ocpp/"])
+@pytest.mark.parametrize("path", ["/ocpp/" + "A" * 49, "/ocpp/CP%3A1", "/", "//"])
 async def test_bad_station_ids_refused(make_joule: MakeJoule, path: str) -> None:
     from websockets.asyncio.client import connect
 
