@@ -372,3 +372,39 @@ async def test_remote_start_refuses_a_token_that_may_not_start(
         assert resp.status_code == 409, (uid, resp.text)
         assert f"id token {uid} cannot start a transaction" in resp.json()["detail"]
     assert await _audit(operator, "CS-R") == []  # refused before anything was sent
+
+
+async def test_station_passwords_are_masked_in_the_audit_log(
+    operator: httpx.AsyncClient, committer: GroupCommitter
+) -> None:
+    await add_station(operator, "CS-K16")
+    await add_station(operator, "CS-K2X")
+    await add_station(operator, "CS-KNEW")
+    await seen_connected(committer, "CS-K16", V16, online=False)
+    await seen_connected(committer, "CS-K2X", V201, online=False)
+    secret = "new-password-0123456789"
+    sends = [
+        ("CS-K16", "configuration", {"key": "AuthorizationKey", "value": secret}),
+        ("CS-K2X", "configuration", {"key": "SecurityCtrlr.BasicAuthPassword", "value": secret}),
+        ("CS-K2X", "configuration", {"component": "SecurityCtrlr", "variable": "BasicAuthPassword",
+                                     "value": secret}),
+        ("CS-K2X", "ocpp/SetVariables", {"setVariableData": [
+            {"attributeValue": secret, "component": {"name": "SecurityCtrlr"},
+             "variable": {"name": "BasicAuthPassword"}},
+            {"attributeValue": "60", "component": {"name": "OCPPCommCtrlr"},
+             "variable": {"name": "HeartbeatInterval"}},
+        ]}),
+        ("CS-KNEW", "configuration", {"key": "AuthorizationKey", "value": secret}),
+    ]  # fmt: skip
+    for station_id, path, body in sends:
+        resp = await operator.post(f"/stations/{station_id}/{path}", json=body)
+        assert resp.status_code == 409, resp.text
+    records = [r for sid in ("CS-K16", "CS-K2X", "CS-KNEW") for r in await _audit(operator, sid)]
+    assert len(records) == len(sends)
+    assert all(secret not in str(r["request"]) for r in records)
+    raw = next(
+        r
+        for r in records
+        if r["action"] == "SetVariables" and len(r["request"]["setVariableData"]) == 2
+    )
+    assert [d["attributeValue"] for d in raw["request"]["setVariableData"]] == ["***", "60"]

@@ -63,6 +63,39 @@ TIMEOUT = "timeout"
 OFFLINE = "offline"
 
 
+# Station passwords: 1.6 AuthorizationKey (SW16), 2.x SecurityCtrlr.BasicAuthPassword (A01).
+_SECRET_NAMES = frozenset({"AuthorizationKey", "BasicAuthPassword"})
+REDACTED = "***"
+
+
+def _names_secret(name: object) -> bool:
+    # "AuthorizationKey", "BasicAuthPassword" or "SecurityCtrlr.BasicAuthPassword"
+    return isinstance(name, str) and name.rsplit(".", 1)[-1] in _SECRET_NAMES
+
+
+def redacted(request: Request) -> Payload:
+    """The payload to keep in the audit log: station passwords masked (A01.FR.08: never kept)."""
+    payload = request.payload
+    secret = _names_secret(payload.get("key")) or _names_secret(payload.get("variable"))
+    if request.action in ("ChangeConfiguration", "set_configuration") and secret:
+        return {**payload, "value": REDACTED}
+    data = payload.get("setVariableData")
+    if request.action == "SetVariables" and isinstance(data, list):
+        # Not yet schema-checked when the station never connected: look before touching.
+        return {
+            **payload,
+            "setVariableData": [
+                {**item, "attributeValue": REDACTED}
+                if isinstance(item, dict)
+                and isinstance(item.get("variable"), dict)
+                and _names_secret(item["variable"].get("name"))
+                else item
+                for item in data
+            ],
+        }
+    return payload
+
+
 def _fixed(request: Callable[[OcppVersion], Request]) -> Build:
     """A build step that needs no database lookups."""
 
@@ -319,7 +352,7 @@ class CommandService:
                 operator=operator,
                 action=request.action,
                 message_id=message_id,
-                request=request.payload,
+                request=redacted(request),
                 outcome=outcome,
                 response=response,
                 at=at,

@@ -116,6 +116,13 @@ async def draft_station(
     )
 
 
+async def _existing(session: AsyncSession, station_id: str) -> Station:
+    station = await listing.get_station(session, station_id)
+    if station is None:
+        raise NotFound(f"station {station_id} does not exist")
+    return station
+
+
 async def _check_site(session: AsyncSession, site_id: str | None) -> None:
     if site_id is not None and await listing.get_site(session, site_id) is None:
         raise Invalid(f"site {site_id} does not exist")
@@ -178,9 +185,7 @@ async def update_station(
     session: AsyncSession, station_id: str, changes: StationChanges
 ) -> StationView:
     """Apply changes to a station after checking they hold together."""
-    station = await listing.get_station(session, station_id)
-    if station is None:
-        raise NotFound(f"station {station_id} does not exist")
+    station = await _existing(session, station_id)
     password_hash = (
         station.password_hash if isinstance(changes.password_hash, Unset) else changes.password_hash
     )
@@ -240,13 +245,6 @@ async def list_stations(
     )
     connectors = await listing.connectors_of(session, [s.id for s in stations])
     return [StationView(station=s, connectors=connectors[s.id]) for s in stations], total
-
-
-async def _existing(session: AsyncSession, station_id: str) -> Station:
-    station = await listing.get_station(session, station_id)
-    if station is None:
-        raise NotFound(f"station {station_id} does not exist")
-    return station
 
 
 async def station_messages(
