@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None  # CA that signs station certificates (SP3)
 
+    # Fault injection for robustness tests (scenario 2), e.g. "abort_after_commit:StartTransaction".
+    # Comma-separated "<when>:<action>" with when = abort_before_dispatch | abort_after_commit.
+    # Never set in production: the socket is aborted as if the CSMS process had died there.
+    fault_injection: str | None = None
+
     commit_max_batch: int = Field(default=512, ge=1)
     log_json: bool = False
     log_level: str = "INFO"

@@ -53,6 +53,7 @@ class StationConnection:
         observer: FrameObserver,
         lenient: bool,
         on_boot_status: Callable[[str, str], None] | None = None,
+        faults: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.station_id = station_id
         self.version = version
@@ -65,6 +66,7 @@ class StationConnection:
         self._sink = sink
         self._observer = observer
         self._on_boot_status = on_boot_status
+        self._faults = faults
         self._call_lock = asyncio.Lock()  # at most one outstanding CSMS CALL (J16/P4 §4.1.1)
         self._pending: tuple[str, asyncio.Future[dict[str, Any]]] | None = None
         self.connected_at = time.monotonic()
@@ -166,7 +168,11 @@ class StationConnection:
                     f"{call.action} before BootNotification was accepted (B01.FR.10)",
                 )
             request = accept_request(self.version, call, lenient=self.lenient)
+            if self._fault("abort_before_dispatch", call.action):
+                return
             response = await self._sink.dispatch(self._envelope(request))
+            if self._fault("abort_after_commit", call.action):
+                return
             validation.validate_outbound(self.version, call.action, "response", response)
         except OcppError as exc:
             await self._send_error(call.message_id, exc.kind, exc.description, exc.details)
@@ -181,6 +187,14 @@ class StationConnection:
         text = encode_result(call.message_id, response)
         self._observe("out", 3, call.message_id, call.action, text)
         await self._send(text)
+
+    def _fault(self, when: str, action: str) -> bool:
+        """Test-only fault injection: abort the socket as if the CSMS died at this point."""
+        if (when, action) in self._faults:
+            log.warning("fault injection: %s %s — aborting station %s", when, action, self.station_id)
+            self.socket.transport.abort()
+            return True
+        return False
 
     def _boot_gate_closed(self) -> bool:
         if self.boot_status in ("Pending", "Rejected"):

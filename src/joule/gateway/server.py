@@ -84,6 +84,12 @@ class Gateway:
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.ports: dict[str, int] = {}
+        self._faults = frozenset(
+            (when.strip(), action.strip())
+            for item in (settings.fault_injection or "").split(",")
+            if ":" in item
+            for when, action in [item.split(":", 1)]
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -255,6 +261,7 @@ class Gateway:
             sink=self.sink,
             observer=self.observer,
             lenient=(not self.settings.strict_extra_properties) if lenient is None else lenient,
+            faults=self._faults,
         )
         self.connections[a.station_id] = conn
         log.info(
