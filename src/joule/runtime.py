@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,14 @@ from joule.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 assert handlers_index.LOADED  # every inbound handler module is registered
+
+
+class _EmbeddedHttpServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `joule serve` owns SIGTERM and drains everything."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class StartupError(Exception):
@@ -75,7 +84,9 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> stations.StationAccess:
-            return await stations.register_unknown(uow.session, station_id=station_id, accept=accept, at=at)
+            return await stations.register_unknown(
+                uow.session, station_id=station_id, accept=accept, at=at
+            )
 
         return _to_gateway(await self.committer.run(work))
 
@@ -98,23 +109,32 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
-            await stations.mark_disconnected(uow.session, station_id=station_id, at=at, node=self.node)
+            await stations.mark_disconnected(
+                uow.session, station_id=station_id, at=at, node=self.node
+            )
 
         await self.committer.run(work)
 
-    async def audit(self, station_id: str | None, *, remote: str | None, outcome: str, reason: str) -> None:
+    async def audit(
+        self, station_id: str | None, *, remote: str | None, outcome: str, reason: str
+    ) -> None:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
             await stations.record_connection_audit(
-                uow.session, station_id=station_id, remote=remote, outcome=outcome, reason=reason, at=at
+                uow.session,
+                station_id=station_id,
+                remote=remote,
+                outcome=outcome,
+                reason=reason,
+                at=at,
             )
 
         await self.committer.run(work)
 
 
 async def _jwt_secret(committer: GroupCommitter, configured: str | None) -> str:
-    """The configured secret, else one generated once and kept in the database (survives restarts)."""
+    """The configured secret, else one generated once and kept in the database."""
     if configured:
         return configured
 
@@ -155,7 +175,7 @@ class Joule:
         s = self.settings
         if s.role not in (Role.ALL,):
             raise StartupError(
-                f"--role {s.role.value} needs the multi-node bus, which is not built yet; use --role all"
+                f"--role {s.role.value} needs the multi-node bus, not built yet; use --role all"
             )
         if s.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, s.database_url)
@@ -185,7 +205,10 @@ class Joule:
         await committer.run(boot_work)
         self.bus.bind_dispatcher(Dispatcher(committer, self.clock))
         self.activity = ActivityRecorder(
-            committer, self.clock, touch_last_seen=stations.touch_last_seen, log_limit=s.message_log_limit
+            committer,
+            self.clock,
+            touch_last_seen=stations.touch_last_seen,
+            log_limit=s.message_log_limit,
         )
         await self.activity.start()
         self.gateway = Gateway(
@@ -197,13 +220,18 @@ class Joule:
         await self.gateway.start()
         secret = await _jwt_secret(committer, s.jwt_secret)
         app = create_app(
-            ApiServices(committer=committer, commands=self.gateway, settings=s, clock=self.clock, jwt_secret=secret)
+            ApiServices(
+                committer=committer,
+                commands=self.gateway,
+                settings=s,
+                clock=self.clock,
+                jwt_secret=secret,
+            )
         )
         config = uvicorn.Config(
             app, host=s.host, port=s.http_port, log_level="warning", access_log=False, lifespan="on"
         )
-        self.http_server = uvicorn.Server(config)
-        self.http_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.http_server = _EmbeddedHttpServer(config)
         self._http_task = asyncio.create_task(self.http_server.serve(), name="http")
         while not self.http_server.started:
             if self._http_task.done():
@@ -213,11 +241,14 @@ class Joule:
         self.http_port = int(self.http_server.servers[0].sockets[0].getsockname()[1])
         log.info(
             "Joule ready: OCPP ws://%s:%s/ocpp/{station_id}, API http://%s:%s/api/v1",
-            s.host, self.ocpp_port, s.host, self.http_port,
+            s.host,
+            self.ocpp_port,
+            s.host,
+            self.http_port,
         )
 
     async def stop(self) -> None:
-        """Drain: stop accepting, finish in-flight messages, close stations with 1001, flush, exit."""
+        """Drain: stop accepting, finish in-flight work, close stations with 1001, flush."""
         if self.gateway is not None:
             await self.gateway.drain()
         if self.http_server is not None and self._http_task is not None:

@@ -57,7 +57,9 @@ def ocpp_url(joule: Joule) -> str:
     return f"ws://127.0.0.1:{joule.ocpp_port}/ocpp"
 
 
-async def api_client(joule: Joule, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> httpx.AsyncClient:
+async def api_client(
+    joule: Joule, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
+) -> httpx.AsyncClient:
     """An HTTP client logged in to the real API over loopback."""
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{joule.http_port}/api/v1", timeout=15)
     resp = await client.post("/auth/token", data={"username": email, "password": password})

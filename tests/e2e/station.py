@@ -45,6 +45,7 @@ class TestStation:
         self.inbox: asyncio.Queue[list[Any] | str] = asyncio.Queue()
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[list[Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._reader = asyncio.create_task(self._read())
         self.answer_delay = 0.0
         self.silent = False  # do not answer CSMS calls at all (Q5)
@@ -87,7 +88,9 @@ class TestStation:
                     continue
                 if isinstance(frame, list) and frame and frame[0] == 2:
                     self.received_calls.append(frame)
-                    asyncio.create_task(self._answer(frame))
+                    task = asyncio.create_task(self._answer(frame))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 elif isinstance(frame, list) and len(frame) > 1 and frame[1] in self._pending:
                     self._pending.pop(frame[1]).set_result(frame)
                 else:
@@ -120,7 +123,12 @@ class TestStation:
         await self.ws.send(text)
 
     async def call_frame(
-        self, action: str, payload: dict[str, Any], *, message_id: str | None = None, timeout: float = 10
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        timeout: float = 10,
     ) -> list[Any]:
         """Send a CALL and return the whole answer frame (CALLRESULT or CALLERROR)."""
         mid = message_id or f"{self.station_id}-{next(self._ids)}"

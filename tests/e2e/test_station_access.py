@@ -20,7 +20,9 @@ def status_of(exc: InvalidStatus) -> int:
 
 
 @pytest.mark.parametrize("version", ["ocpp1.6", "ocpp2.0.1"])
-async def test_basic_auth_right_wrong_missing(joule: Joule, api: httpx.AsyncClient, version: str) -> None:
+async def test_basic_auth_right_wrong_missing(
+    joule: Joule, api: httpx.AsyncClient, version: str
+) -> None:
     await add_station(api, "AUTH-1")
     url = ocpp_url(joule)
     st = await TestStation.connect(url, "AUTH-1", subprotocols=[version], password=PASSWORD)
@@ -29,9 +31,13 @@ async def test_basic_auth_right_wrong_missing(joule: Joule, api: httpx.AsyncClie
     bad_headers = [
         {"Authorization": "Basic " + base64.b64encode(b"AUTH-1:wrong-password-0000").decode()},
         {},  # missing
-        {"Authorization": "Basic " + base64.b64encode(b"SOMEONE:" + PASSWORD.encode()).decode()},  # user != id
+        {
+            "Authorization": "Basic " + base64.b64encode(b"SOMEONE:" + PASSWORD.encode()).decode()
+        },  # user != id
         {"Authorization": "Bearer " + PASSWORD},
-        {"Authorization": "Basic " + base64.b64encode(f"AUTH-1:{PASSWORD} ".encode()).decode()},  # trailing space
+        {
+            "Authorization": "Basic " + base64.b64encode(f"AUTH-1:{PASSWORD} ".encode()).decode()
+        },  # trailing space
         {"Authorization": "Basic !!!notbase64"},
     ]
     for headers in bad_headers:
@@ -75,7 +81,9 @@ async def test_unknown_station_pending_then_approved(make_joule: MakeJoule) -> N
     boot = await st.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "X"})
     assert boot["status"] == "Pending"
     # B02.FR.09: nothing but BootNotification until Accepted; the socket stays open (B02.FR.06).
-    frame = await st.call_frame("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+    frame = await st.call_frame(
+        "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    )
     assert frame[0] == 4 and frame[2] == "SecurityError"
     view = await station_view(api, "NEWCOMER")
     assert view["registration"] == "pending" and view["online"] is True
@@ -83,7 +91,9 @@ async def test_unknown_station_pending_then_approved(make_joule: MakeJoule) -> N
     assert resp.status_code == 200, resp.text
     boot = await st.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "X"})
     assert boot["status"] == "Accepted"
-    await st.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+    await st.call(
+        "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    )
     await st.close()
     await api.aclose()
 
@@ -92,7 +102,10 @@ async def test_unknown_station_accept(make_joule: MakeJoule) -> None:
     joule = await make_joule(unknown_stations="accept")
     api = await api_client(joule)
     st = await TestStation.connect(ocpp_url(joule), "AUTO-1", subprotocols=["ocpp2.0.1"])
-    boot = await st.call("BootNotification", {"reason": "PowerUp", "chargingStation": {"vendorName": "A", "model": "B"}})
+    boot = await st.call(
+        "BootNotification",
+        {"reason": "PowerUp", "chargingStation": {"vendorName": "A", "model": "B"}},
+    )
     assert boot["status"] == "Accepted"
     view = await station_view(api, "AUTO-1")
     assert view["registration"] == "accepted" and view["vendor"] == "A"
@@ -110,7 +123,9 @@ async def test_unknown_station_accept(make_joule: MakeJoule) -> None:
         (["OCPP1.6"], "OCPP1.6"),
     ],
 )
-async def test_subprotocol_negotiation(make_joule: MakeJoule, offered: list[str], expected: str) -> None:
+async def test_subprotocol_negotiation(
+    make_joule: MakeJoule, offered: list[str], expected: str
+) -> None:
     joule = await make_joule(unknown_stations="accept")
     st = await TestStation.connect(ocpp_url(joule), "SUBP-1", subprotocols=offered)
     assert st.subprotocol == expected
@@ -125,7 +140,9 @@ async def test_no_common_subprotocol_refused(make_joule: MakeJoule) -> None:
         assert status_of(info.value) == 400
 
 
-async def test_no_subprotocol_uses_per_station_assumption(joule: Joule, api: httpx.AsyncClient) -> None:
+async def test_no_subprotocol_uses_per_station_assumption(
+    joule: Joule, api: httpx.AsyncClient
+) -> None:
     # Q1: some chargers send no Sec-WebSocket-Protocol; opt-in per station.
     resp = await api.post("/stations", json={"id": "GRIZZL-E", "assume_subprotocol": "ocpp1.6"})
     assert resp.status_code == 201, resp.text
@@ -157,7 +174,9 @@ async def test_station_id_from_url(make_joule: MakeJoule, path: str, station_id:
 
     joule = await make_joule(unknown_stations="accept")
     api = await api_client(joule)
-    ws = await connect(f"ws://127.0.0.1:{joule.ocpp_port}{path}", subprotocols=["ocpp1.6"], open_timeout=5)  # type: ignore[list-item]
+    ws = await connect(
+        f"ws://127.0.0.1:{joule.ocpp_port}{path}", subprotocols=["ocpp1.6"], open_timeout=5
+    )  # type: ignore[list-item]
     await ws.send('[2,"1","Heartbeat",{}]')
     await asyncio.wait_for(ws.recv(), 5)
     from urllib.parse import quote
@@ -173,5 +192,7 @@ async def test_bad_station_ids_refused(make_joule: MakeJoule, path: str) -> None
 
     joule = await make_joule(unknown_stations="accept")
     with pytest.raises(InvalidStatus) as info:
-        await connect(f"ws://127.0.0.1:{joule.ocpp_port}{path}", subprotocols=["ocpp1.6"], open_timeout=5)  # type: ignore[list-item]
+        await connect(
+            f"ws://127.0.0.1:{joule.ocpp_port}{path}", subprotocols=["ocpp1.6"], open_timeout=5
+        )  # type: ignore[list-item]
     assert status_of(info.value) == 404

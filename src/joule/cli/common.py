@@ -30,7 +30,9 @@ def setup_logging(level: str) -> None:
     )
 
 
-def run_work(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]], *, write: bool = True) -> T:
+def run_work(
+    settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]], *, write: bool = True
+) -> T:
     """Migrate the database if needed, run one unit of work, and return its result."""
 
     async def go() -> T:

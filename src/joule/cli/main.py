@@ -6,7 +6,9 @@ import typer
 
 from joule.cli import db, operator, serve, station
 
-app = typer.Typer(help="Joule — an open-source Charging Station Management System.", no_args_is_help=True)
+app = typer.Typer(
+    help="Joule — an open-source Charging Station Management System.", no_args_is_help=True
+)
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(operator.app, name="operator")

@@ -18,9 +18,13 @@ def serve(
     http_port: int | None = typer.Option(None, help="REST API and dashboard port [8000]"),
     ocpp_port: int | None = typer.Option(None, help="OCPP WebSocket port [9000]"),
     database_url: str | None = typer.Option(None, help="sqlite:///./joule.db or postgresql://…"),
-    unknown_stations: UnknownStationPolicy | None = typer.Option(None, help="pending | accept | reject"),
+    unknown_stations: UnknownStationPolicy | None = typer.Option(
+        None, help="pending | accept | reject"
+    ),
     role: Role | None = typer.Option(None, help="all | gateway | core | api"),
-    no_migrate: bool = typer.Option(False, "--no-migrate", help="Refuse to start if migrations are pending"),
+    no_migrate: bool = typer.Option(
+        False, "--no-migrate", help="Refuse to start if migrations are pending"
+    ),
 ) -> None:
     """Run the CSMS: the OCPP endpoint, the core and the operator API."""
     settings = settings_with(

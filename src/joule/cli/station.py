@@ -19,7 +19,9 @@ app = typer.Typer(help="Charging stations.", no_args_is_help=True)
 
 @app.command()
 def add(
-    station_id: str = typer.Argument(..., help="The station identity (last URL segment, ≤ 48 chars)"),
+    station_id: str = typer.Argument(
+        ..., help="The station identity (last URL segment, ≤ 48 chars)"
+    ),
     password_file: Path | None = typer.Option(None, help="File holding the Basic-auth password"),
     password: str | None = typer.Option(None, help="Basic-auth password (prefer --password-file)"),
     security_profile: int | None = typer.Option(None, help="0 none, 1 basic, 2 TLS+basic, 3 mTLS"),
@@ -32,7 +34,10 @@ def add(
 
     async def work(uow: UnitOfWork) -> str:
         draft = await stations.draft_station(
-            station_id=station_id, password=secret, security_profile=security_profile, site_id=site_id
+            station_id=station_id,
+            password=secret,
+            security_profile=security_profile,
+            site_id=site_id,
         )
         view = await stations.register_station(uow.session, draft, at=SystemClock().now())
         return f"station {view.station.id} added (security profile {view.station.security_profile})"

@@ -1,4 +1,4 @@
-"""Connection activity kept off the durable hot path: message log and last-seen, flushed in batches."""
+"""Connection activity kept off the durable hot path: message log and last seen, batched."""
 
 from __future__ import annotations
 
@@ -97,6 +97,9 @@ class ActivityRecorder:
         except Exception:
             log.exception("could not write %d message-log rows", len(rows))
 
+    async def _prune(self, uow: UnitOfWork) -> int:
+        return await prune_message_log(uow.session, self._limit)
+
     async def _loop(self) -> None:
         since_prune = 0.0
         while True:
@@ -105,12 +108,7 @@ class ActivityRecorder:
             since_prune += self._flush_interval
             if since_prune >= self._prune_interval and self._limit > 0:
                 since_prune = 0.0
-                limit = self._limit
-
-                async def prune(uow: UnitOfWork) -> int:
-                    return await prune_message_log(uow.session, limit)
-
                 try:
-                    await self._committer.run(prune)
+                    await self._committer.run(self._prune)
                 except Exception:
                     log.exception("could not prune the message log")

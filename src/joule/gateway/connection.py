@@ -109,8 +109,15 @@ class StationConnection:
                 await self._send_error(exc.message_id, exc.kind, exc.description, {})
             else:
                 # A broken answer to our CALL: there is nothing to answer; fail the waiting command.
-                log.warning("station %s: unreadable answer %s: %s", self.station_id, exc.message_id, exc.description)
-                self._fail_pending(StationCallError("FormatViolation", exc.description), exc.message_id)
+                log.warning(
+                    "station %s: unreadable answer %s: %s",
+                    self.station_id,
+                    exc.message_id,
+                    exc.description,
+                )
+                self._fail_pending(
+                    StationCallError("FormatViolation", exc.description), exc.message_id
+                )
             return
         if isinstance(frame, Send):
             # OCPP 2.1 SEND: no answer of any kind is allowed, errors are only logged.
@@ -191,7 +198,9 @@ class StationConnection:
     def _fault(self, when: str, action: str) -> bool:
         """Test-only fault injection: abort the socket as if the CSMS died at this point."""
         if (when, action) in self._faults:
-            log.warning("fault injection: %s %s — aborting station %s", when, action, self.station_id)
+            log.warning(
+                "fault injection: %s %s — aborting station %s", when, action, self.station_id
+            )
             self.socket.transport.abort()
             return True
         return False
@@ -214,7 +223,7 @@ class StationConnection:
     async def call(
         self, action: str, payload: dict[str, Any], *, timeout: float, message_id: str
     ) -> dict[str, Any]:
-        """Send a CSMS CALL and wait for the station's answer; queued behind any outstanding CALL."""
+        """Send a CSMS CALL and await the answer; queued behind any outstanding CALL."""
         if self.boot_status == "Rejected":
             # B03.FR.03: the CSMS SHALL NOT initiate messages to a Rejected station.
             raise StationOffline(f"station {self.station_id} was Rejected at boot")
@@ -237,14 +246,20 @@ class StationConnection:
             finally:
                 self._pending = None
 
-    def _resolve(self, message_id: str, payload: dict[str, Any] | None, error: CallError | None) -> None:
+    def _resolve(
+        self, message_id: str, payload: dict[str, Any] | None, error: CallError | None
+    ) -> None:
         pending = self._pending
         if pending is None or pending[0] != message_id or pending[1].done():
-            log.info("station %s: answer to unknown or late CALL %s ignored", self.station_id, message_id)
+            log.info(
+                "station %s: answer to unknown or late CALL %s ignored", self.station_id, message_id
+            )
             return
         future = pending[1]
         if error is not None:
-            future.set_exception(StationCallError(error.error_code, error.description, error.details))
+            future.set_exception(
+                StationCallError(error.error_code, error.description, error.details)
+            )
         else:
             future.set_result(payload or {})
 
@@ -270,7 +285,9 @@ class StationConnection:
         except ConnectionClosed:
             log.info("station %s: socket closed before a frame could be sent", self.station_id)
 
-    def _observe(self, direction: str, mtype: int, message_id: str, action: str | None, text: str) -> None:
+    def _observe(
+        self, direction: str, mtype: int, message_id: str, action: str | None, text: str
+    ) -> None:
         try:
             self._observer.frame(self.station_id, direction, mtype, message_id, action, text)
         except Exception:

@@ -35,7 +35,7 @@ def station_id_from_path(path: str) -> str:
     if not station_id or len(station_id) > MAX_STATION_ID:
         raise HandshakeError(404, f"station id must be 1–{MAX_STATION_ID} characters")
     if ":" in station_id:
-        # P4 §3.1.1: the identity may not contain ':' (it would break the basic-auth user-pass split)
+        # P4 §3.1.1: no ':' in the identity (it would break the Basic-auth user:pass split)
         raise HandshakeError(404, "station id must not contain ':'")
     return station_id
 
@@ -65,12 +65,16 @@ def pick_subprotocol(header_values: list[str], assume: str | None) -> Negotiated
         if version is not None:
             return Negotiated("", version)
     if not offered:
-        raise HandshakeError(400, "no Sec-WebSocket-Protocol offered; Joule speaks ocpp1.6, ocpp2.0.1, ocpp2.1")
-    raise HandshakeError(400, f"no common subprotocol in {offered}; Joule speaks ocpp1.6, ocpp2.0.1, ocpp2.1")
+        raise HandshakeError(
+            400, "no Sec-WebSocket-Protocol offered; Joule speaks ocpp1.6, ocpp2.0.1, ocpp2.1"
+        )
+    raise HandshakeError(
+        400, f"no common subprotocol in {offered}; Joule speaks ocpp1.6, ocpp2.0.1, ocpp2.1"
+    )
 
 
 def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
-    """(username, password) from an `Authorization: Basic …` header, None when absent or malformed."""
+    """(username, password) from an `Authorization: Basic …` header; None if absent or bad."""
     if not header:
         return None
     scheme, _, value = header.partition(" ")

@@ -18,7 +18,12 @@ from websockets.typing import Subprotocol
 from joule.config import Settings, UnknownStationPolicy
 from joule.gateway.auth import CredentialCache, FailureThrottle, check_credentials
 from joule.gateway.connection import StationConnection
-from joule.gateway.handshake import HandshakeError, Negotiated, pick_subprotocol, station_id_from_path
+from joule.gateway.handshake import (
+    HandshakeError,
+    Negotiated,
+    pick_subprotocol,
+    station_id_from_path,
+)
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess, StationDirectory
 from joule.kit.errors import StationOffline
 from joule.ocpp import validation
@@ -49,6 +54,7 @@ class StationSocket(ServerConnection):
         gateway = self.gateway
         if gateway is not None and not gateway.admit_peer(self.peer_ip):
             # Scenario 26(c): cap sockets per IP, counted from TCP accept (half-open ones too).
+            assert isinstance(transport, asyncio.Transport)
             transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -151,7 +157,7 @@ class Gateway:
         return ctx
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """SIGTERM: stop accepting, finish in-flight messages, close sockets with 1001 (contract)."""
+        """SIGTERM: stop accepting, finish in-flight messages, close with 1001 (contract)."""
         for server in self._servers:
             server.close(close_connections=False)
         for conn in self.connections.values():
@@ -224,8 +230,14 @@ class Gateway:
         except HandshakeError as exc:
             if exc.status in (401, 403):
                 self._throttle.fail(f"id:{station_id}", f"ip:{remote}")
-            log.warning("refused station %s from %s: %s %s", station_id, remote, exc.status, exc.reason)
-            self._spawn(self.directory.audit(station_id, remote=remote, outcome="refused", reason=exc.reason))
+            log.warning(
+                "refused station %s from %s: %s %s", station_id, remote, exc.status, exc.reason
+            )
+            self._spawn(
+                self.directory.audit(
+                    station_id, remote=remote, outcome="refused", reason=exc.reason
+                )
+            )
             response = ws.respond(exc.status, exc.reason + "\n")
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = 'Basic realm="Joule OCPP", charset="UTF-8"'
@@ -233,9 +245,7 @@ class Gateway:
         ws.admitted = _Admitted(station_id, negotiated, access, profile)
         return None
 
-    def _select_subprotocol(
-        self, ws: ServerConnection, offered: Any
-    ) -> Subprotocol | None:
+    def _select_subprotocol(self, ws: ServerConnection, offered: Any) -> Subprotocol | None:
         assert isinstance(ws, StationSocket)
         admitted = ws.admitted
         if admitted is None or not admitted.negotiated.offered_token:
@@ -249,7 +259,7 @@ class Gateway:
         a = ws.admitted
         previous = self.connections.get(a.station_id)
         if previous is not None:
-            # The station reconnected while its old socket lingers (half-open TCP): the new one wins.
+            # Reconnected while the old socket lingers (half-open TCP): the new one wins.
             await previous.socket.close(1000, "replaced by a new connection")
         lenient = a.access.lenient
         conn = StationConnection(
@@ -266,11 +276,16 @@ class Gateway:
         self.connections[a.station_id] = conn
         log.info(
             "station %s connected (%s, profile %d) from %s",
-            a.station_id, a.negotiated.version.subprotocol, a.security_profile, ws.peer_ip,
+            a.station_id,
+            a.negotiated.version.subprotocol,
+            a.security_profile,
+            ws.peer_ip,
         )
         try:
             await self.directory.connected(
-                a.station_id, ocpp_version=a.negotiated.version.value, security_profile=a.security_profile
+                a.station_id,
+                ocpp_version=a.negotiated.version.value,
+                security_profile=a.security_profile,
             )
         except Exception:
             log.exception("station %s: could not record the connection", a.station_id)
@@ -302,7 +317,9 @@ class Gateway:
                     continue
                 if conn.frames_in == 0 and now - conn.connected_at > s.first_message_timeout_s:
                     # Scenario 26(b): a socket that never speaks is closed after a deadline.
-                    self._spawn(conn.socket.close(1008, "no message within the first-message deadline"))
+                    self._spawn(
+                        conn.socket.close(1008, "no message within the first-message deadline")
+                    )
                     continue
                 if not s.ping_interval_s:
                     continue
@@ -344,7 +361,13 @@ class Gateway:
         return conn.version if conn is not None else None
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *, timeout: float, message_id: str
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float,
+        message_id: str,
     ) -> dict[str, Any]:
         """Send a CALL to a station held here and return its answer."""
         conn = self.connections.get(station_id)
@@ -352,4 +375,3 @@ class Gateway:
             raise StationOffline(f"station {station_id} is not connected")
         validation.validate_outbound(conn.version, action, "request", payload)
         return await conn.call(action, payload, timeout=timeout, message_id=message_id)
-
