@@ -12,7 +12,7 @@ from jwt.types import Options
 
 from joule.api.security import issue_token
 from joule.kit.clock import FixedClock
-from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, SECRET, Login
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, SECRET
 
 # The tests' clock is not the machine's: read claims without checking times against it.
 UNTIMED: Options = {"verify_exp": False, "verify_iat": False}
@@ -127,7 +127,7 @@ async def test_token_expires_by_the_clock(admin: httpx.AsyncClient, clock: Fixed
 
 
 async def test_role_is_read_from_the_database_not_the_token(
-    admin: httpx.AsyncClient, viewer: httpx.AsyncClient, anon: httpx.AsyncClient, login: Login
+    viewer: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
     me = (await viewer.get("/operators/me")).json()
     # A token claiming "admin" for the viewer, correctly signed, does not make it an admin.
