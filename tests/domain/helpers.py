@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from joule.domain.context import HANDLERS, HandlerContext, Payload
+from joule.domain.context import HANDLERS, STATELESS, HandlerContext, Payload, StatelessContext
 
 # Handlers register when their module is imported (the integrator's handlers_index does the same).
 from joule.domain.datatransfer import handlers as _datatransfer_handlers  # noqa: F401
@@ -70,8 +70,13 @@ async def handle(
     """Run the registered handler for (version, action) in one committed unit of work."""
     if check_request:
         validate(version, action, "request", payload)
-    handler = HANDLERS[(version.family, action)]
     clock = clock or FixedClock(received_at)
+    stateless = STATELESS.get((version.family, action))
+    if stateless is not None:
+        response = stateless(StatelessContext(station_id, version, received_at, clock), payload)
+        validate(version, action, "response", response)
+        return Handled(response)
+    handler = HANDLERS[(version.family, action)]
 
     async def work(uow: UnitOfWork) -> Handled:
         ctx = HandlerContext(

@@ -28,10 +28,23 @@ class HandlerContext:
     station_timezone: str | None = None
 
 
+@dataclass(slots=True)
+class StatelessContext:
+    """A CALL whose answer needs no database (Heartbeat): no unit of work, no commit."""
+
+    station_id: str
+    version: OcppVersion
+    received_at: datetime
+    clock: Clock
+
+
 Handler = Callable[[HandlerContext, Payload], Awaitable[Payload]]
+StatelessHandler = Callable[[StatelessContext, Payload], Payload]
 
 # (family, action) → handler; family is "1.6" or "2.x" (OcppVersion.family).
 HANDLERS: dict[tuple[str, str], Handler] = {}
+# Handlers that touch no data skip the group commit entirely (T2: Heartbeat at wire speed).
+STATELESS: dict[tuple[str, str], StatelessHandler] = {}
 
 
 def on(family: str, action: str) -> Callable[[Handler], Handler]:
@@ -42,6 +55,19 @@ def on(family: str, action: str) -> Callable[[Handler], Handler]:
         if key in HANDLERS:
             raise RuntimeError(f"two handlers for {key}")
         HANDLERS[key] = handler
+        return handler
+
+    return register
+
+
+def on_stateless(family: str, action: str) -> Callable[[StatelessHandler], StatelessHandler]:
+    """Register a handler that answers without reading or writing data."""
+
+    def register(handler: StatelessHandler) -> StatelessHandler:
+        key = (family, action)
+        if key in STATELESS or key in HANDLERS:
+            raise RuntimeError(f"two handlers for {key}")
+        STATELESS[key] = handler
         return handler
 
     return register

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from joule.bus.envelopes import StationCall
-from joule.domain.context import HANDLERS, HandlerContext, Payload
+from joule.domain.context import (
+    HANDLERS,
+    STATELESS,
+    Handler,
+    HandlerContext,
+    Payload,
+    StatelessContext,
+    StatelessHandler,
+)
 from joule.kit.clock import Clock
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.storage.committer import GroupCommitter
@@ -20,7 +28,16 @@ class Dispatcher:
 
     async def __call__(self, call: StationCall) -> Payload:
         """Handle one CALL and return the CALLRESULT payload once its data is committed."""
-        handler = HANDLERS.get((call.version.family, call.action))
+        key = (call.version.family, call.action)
+        stateless = STATELESS.get(key)
+        if stateless is not None and not call.quirks:
+            return stateless(
+                StatelessContext(call.station_id, call.version, call.received_at, self._clock),
+                call.payload,
+            )
+        handler = HANDLERS.get(key)
+        if handler is None and stateless is not None:
+            handler = _with_context(stateless)
         if handler is None:
             # A real OCPP action of this version that Joule does not handle (P4 §4.3 NotSupported).
             raise OcppError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported by Joule")
@@ -41,3 +58,14 @@ class Dispatcher:
             return response
 
         return await self._committer.run(work)
+
+
+def _with_context(stateless: StatelessHandler) -> Handler:
+    """Run a stateless handler inside a unit of work (when quirk counters must be written)."""
+
+    async def handler(ctx: HandlerContext, payload: Payload) -> Payload:
+        return stateless(
+            StatelessContext(ctx.station_id, ctx.version, ctx.received_at, ctx.clock), payload
+        )
+
+    return handler

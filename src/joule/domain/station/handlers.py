@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from joule.domain.context import HandlerContext, Payload, on
+from joule.domain.context import HandlerContext, Payload, StatelessContext, on, on_stateless
 from joule.domain.station import service
 from joule.domain.station.rules import BootAnswer
 from joule.domain.station.timing import event_time
@@ -71,9 +71,9 @@ async def on_boot_notification_2x(ctx: HandlerContext, payload: Payload) -> Payl
     return _boot_response(ctx, answer)
 
 
-@on("1.6", "Heartbeat")
-@on("2.x", "Heartbeat")
-async def on_heartbeat(ctx: HandlerContext, payload: Payload) -> Payload:
+@on_stateless("1.6", "Heartbeat")
+@on_stateless("2.x", "Heartbeat")
+def on_heartbeat(ctx: StatelessContext, payload: Payload) -> Payload:
     """Heartbeat: the CSMS time in UTC; last-seen is tracked by the gateway, nothing to write."""
     return {"currentTime": utc_iso(ctx.clock.now())}
 
