@@ -1,18 +1,36 @@
-"""Station credential checks at the upgrade: Basic auth (SP1/2), TLS and client certificates (SP2/3)."""
+"""Station credentials: Basic auth (SP1/2), the TLS listener and client certificates (SP2/3)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
+import logging
 import os
 import ssl
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from joule.gateway.handshake import HandshakeError, parse_basic_auth
 from joule.gateway.ports import StationAccess
 from joule.kit.passwords import verify_password
+from joule.ocpp.versions import OcppVersion
+
+# A00.FR.318/319: the TLS 1.2 suites OCPP names (ECDHE first, for forward secrecy); TLS 1.3 suites
+# are OpenSSL's defaults, all AEAD. Anything else is refused at the handshake.
+TLS12_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "AES128-GCM-SHA256",
+        "AES256-GCM-SHA384",
+    )
+)
 
 
 class CredentialCache:
@@ -42,7 +60,10 @@ class CredentialCache:
 
 
 class FailureThrottle:
-    """Counts failed logins per key (station id, remote IP); throttles past a limit (CVE-2026-24445)."""
+    """Counts failed logins per key (station id, remote IP); throttles past a limit.
+
+    CVE-2026-24445: no rate limit on WebSocket authentication invites brute force.
+    """
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = limit
@@ -74,10 +95,13 @@ def certificate_cn(ssl_object: ssl.SSLObject | None) -> str | None:
     cert = ssl_object.getpeercert()
     if not cert:
         return None
-    for rdn in cert.get("subject", ()):
-        for name, value in rdn:
-            if name == "commonName":
-                return str(value)
+    subject = cert.get("subject", ())
+    if isinstance(subject, str):
+        return None
+    for rdn in subject:
+        for attribute in rdn:
+            if isinstance(attribute, tuple) and attribute[0] == "commonName":
+                return attribute[1]
     return None
 
 
@@ -121,3 +145,105 @@ async def check_credentials(
         if not await cache.verify(access.station_id, access.password_hash, password):
             raise HandshakeError(401, "wrong password")
     return profile
+
+
+# -- TLS (security profiles 2 and 3) ---------------------------------------------------------
+
+
+def tls_failure_reason(exc: ssl.SSLError) -> str:
+    """Name a failed TLS handshake after the OCPP security event it stands for (A04, A00)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        # A00.FR.407/408: an untrusted, expired or otherwise invalid station certificate.
+        return f"InvalidChargingStationCertificate: {exc.verify_message}"
+    reason = str(exc.reason or "")
+    if reason in ("UNSUPPORTED_PROTOCOL", "WRONG_VERSION_NUMBER", "TLSV1_ALERT_PROTOCOL_VERSION"):
+        return f"InvalidTLSVersion: {reason.lower()}"  # A00.FR.313/315: TLS 1.2 or newer only
+    if reason == "NO_SHARED_CIPHER":
+        return "InvalidTLSCipherSuite: no shared cipher"  # A00.FR.318/319
+    if reason in ("TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE"):
+        return f"station refused the CSMS certificate: {reason.lower()}"
+    return f"TLS handshake failed: {reason.lower() or exc}"
+
+
+def _audited_sslobject(on_refused: Callable[[str], None]) -> type[ssl.SSLObject]:
+    """An SSLObject class that reports failed handshakes (they never reach process_request)."""
+
+    class AuditedSSLObject(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            try:
+                super().do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise  # not a failure: the handshake needs more bytes
+            except ssl.SSLError as exc:
+                on_refused(tls_failure_reason(exc))
+                raise
+
+    return AuditedSSLObject
+
+
+def tls_server_context(
+    cert_file: Path,
+    key_file: Path,
+    client_ca_file: Path | None,
+    *,
+    on_refused: Callable[[str], None] | None = None,
+) -> ssl.SSLContext:
+    """The wss:// listener's context: TLS 1.2+, OCPP's cipher suites, client certs for SP3."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # A00.FR.313/315: TLS 1.2 or newer only
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.load_cert_chain(str(cert_file), str(key_file))
+    if client_ca_file is not None:
+        ctx.load_verify_locations(cafile=str(client_ca_file))
+        # Optional at TLS level, so SP2 stations (no client certificate) share the listener; a
+        # certificate that is presented must verify against the CA or the handshake fails
+        # (A00.FR.403), and SP3 stations without one are refused at the upgrade (check_credentials).
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    if on_refused is not None:
+        ctx.sslobject_class = _audited_sslobject(on_refused)
+    return ctx
+
+
+def boot_serial_number(version: OcppVersion, payload: Mapping[str, Any]) -> str | None:
+    """The serial number a BootNotification request claims, if any."""
+    if version is OcppVersion.V16:
+        # chargeBoxSerialNumber is deprecated in 1.6 in favour of chargePointSerialNumber.
+        serial = payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber")
+    else:
+        station = payload.get("chargingStation")
+        serial = station.get("serialNumber") if isinstance(station, Mapping) else None
+    return serial if isinstance(serial, str) else None
+
+
+def boot_identity_mismatch(
+    version: OcppVersion, payload: Mapping[str, Any], certificate_cn: str
+) -> str | None:
+    """Why a BootNotification contradicts the SP3 client certificate, or None when it agrees.
+
+    B01.FR.11/12 with A00.FR.405: the certificate's CN is the station's serial number, so a boot
+    that claims another serial is an impersonation attempt. A boot without a serial number claims
+    nothing (the field is optional in every version) and the CN already bound the identity.
+    """
+    serial = boot_serial_number(version, payload)
+    if serial is None or serial == certificate_cn:
+        return None
+    return (
+        "InvalidChargingStationCertificate: BootNotification serial number"
+        " is not the certificate CN"
+    )
+
+
+class RedactCredentials(logging.Filter):
+    """Masks Authorization header values in the WebSocket library's debug lines (A01.FR.09)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite header log lines that carry credentials; never drop a record."""
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[0], str)
+            and args[0].lower() in ("authorization", "proxy-authorization")
+        ):
+            record.args = (args[0], "[redacted]")
+        return True

@@ -13,6 +13,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from joule.bus.envelopes import StationCall
+from joule.gateway.auth import boot_identity_mismatch
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
 from joule.ocpp import validation
@@ -54,6 +55,7 @@ class StationConnection:
         lenient: bool,
         on_boot_status: Callable[[str, str], None] | None = None,
         faults: frozenset[tuple[str, str]] = frozenset(),
+        certificate_cn: str | None = None,
     ) -> None:
         self.station_id = station_id
         self.version = version
@@ -67,6 +69,8 @@ class StationConnection:
         self._observer = observer
         self._on_boot_status = on_boot_status
         self._faults = faults
+        self._certificate_cn = certificate_cn  # SP3 only: the CN the TLS layer verified
+        self.refusal: str | None = None  # why Joule closed the socket on the station, if it did
         self._call_lock = asyncio.Lock()  # at most one outstanding CSMS CALL (J16/P4 §4.1.1)
         self._pending: tuple[str, asyncio.Future[dict[str, Any]]] | None = None
         self.connected_at = time.monotonic()
@@ -175,6 +179,8 @@ class StationConnection:
                     f"{call.action} before BootNotification was accepted (B01.FR.10)",
                 )
             request = accept_request(self.version, call, lenient=self.lenient)
+            if call.action == _BOOT and await self._boot_contradicts_certificate(request):
+                return
             if self._fault("abort_before_dispatch", call.action):
                 return
             response = await self._sink.dispatch(self._envelope(request))
@@ -194,6 +200,21 @@ class StationConnection:
         text = encode_result(call.message_id, response)
         self._observe("out", 3, call.message_id, call.action, text)
         await self._send(text)
+
+    async def _boot_contradicts_certificate(self, request: InboundRequest) -> bool:
+        """SP3: close the socket when the boot claims a serial other than the certificate CN."""
+        if self._certificate_cn is None:
+            return False
+        reason = boot_identity_mismatch(self.version, request.payload, self._certificate_cn)
+        if reason is None:
+            return False
+        # B01.FR.11/12, A00.FR.407/408: terminate and log InvalidChargingStationCertificate. We
+        # close without answering: the boot never reaches the core, so nothing an impostor claims
+        # is stored, and no BootNotification status (not even Rejected) is granted to it.
+        log.warning("station %s: %s; closing", self.station_id, reason)
+        self.refusal = reason
+        await self.socket.close(1008, "serial number does not match the client certificate")
+        return True
 
     def _fault(self, when: str, action: str) -> bool:
         """Test-only fault injection: abort the socket as if the CSMS died at this point."""

@@ -16,7 +16,14 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from joule.config import Settings, UnknownStationPolicy
-from joule.gateway.auth import CredentialCache, FailureThrottle, check_credentials
+from joule.gateway.auth import (
+    CredentialCache,
+    FailureThrottle,
+    RedactCredentials,
+    certificate_cn,
+    check_credentials,
+    tls_server_context,
+)
 from joule.gateway.connection import StationConnection
 from joule.gateway.handshake import (
     HandshakeError,
@@ -31,6 +38,11 @@ from joule.ocpp.versions import OcppVersion
 
 log = logging.getLogger(__name__)
 
+# The WebSocket library logs request headers at DEBUG; never let it log a station's Basic
+# credentials (A01.FR.09: the CSMS never logs passwords).
+_wire_log = logging.getLogger("joule.gateway.websockets")
+_wire_log.addFilter(RedactCredentials())
+
 
 @dataclass(slots=True)
 class _Admitted:
@@ -38,6 +50,7 @@ class _Admitted:
     negotiated: Negotiated
     access: StationAccess
     security_profile: int
+    certificate_cn: str | None = None  # SP3: the verified client certificate's CN
 
 
 class StationSocket(ServerConnection):
@@ -135,6 +148,7 @@ class Gateway:
             compression=None,
             max_queue=4,
             server_header="Joule",
+            logger=_wire_log,
         )
 
     @staticmethod
@@ -147,14 +161,16 @@ class Gateway:
         s = self.settings
         if s.tls_cert_file is None or s.tls_key_file is None:
             return None
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # A00.FR.313/315: TLS 1.2 or newer only
-        ctx.load_cert_chain(str(s.tls_cert_file), str(s.tls_key_file))
-        if s.tls_client_ca_file is not None:
-            ctx.load_verify_locations(cafile=str(s.tls_client_ca_file))
-            # Optional at TLS level: SP2 stations present none; SP3 ones are checked at upgrade.
-            ctx.verify_mode = ssl.CERT_OPTIONAL
-        return ctx
+        return tls_server_context(
+            s.tls_cert_file, s.tls_key_file, s.tls_client_ca_file, on_refused=self._tls_refused
+        )
+
+    def _tls_refused(self, reason: str) -> None:
+        # A00.FR.407/408: log InvalidChargingStationCertificate (and TLS version/cipher refusals).
+        # The handshake fails inside the TLS layer, before any HTTP: neither the station id nor
+        # the peer address is known there, so the audit row carries the reason alone.
+        log.warning("refused TLS handshake: %s", reason)
+        self._spawn(self.directory.audit(None, remote=None, outcome="refused", reason=reason))
 
     async def drain(self, timeout: float = 10.0) -> None:
         """SIGTERM: stop accepting, finish in-flight messages, close with 1001 (contract)."""
@@ -221,10 +237,11 @@ class Gateway:
             negotiated = pick_subprotocol(
                 request.headers.get_all("Sec-WebSocket-Protocol"), access.assume_subprotocol
             )
+            ssl_object = ws.transport.get_extra_info("ssl_object")
             profile = await check_credentials(
                 access,
                 authorization=request.headers.get("Authorization"),
-                ssl_object=ws.transport.get_extra_info("ssl_object"),
+                ssl_object=ssl_object,
                 cache=self._credentials,
             )
         except HandshakeError as exc:
@@ -242,7 +259,8 @@ class Gateway:
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = 'Basic realm="Joule OCPP", charset="UTF-8"'
             return response
-        ws.admitted = _Admitted(station_id, negotiated, access, profile)
+        cn = certificate_cn(ssl_object) if profile == 3 else None
+        ws.admitted = _Admitted(station_id, negotiated, access, profile, cn)
         return None
 
     def _select_subprotocol(self, ws: ServerConnection, offered: Any) -> Subprotocol | None:
@@ -272,6 +290,7 @@ class Gateway:
             observer=self.observer,
             lenient=(not self.settings.strict_extra_properties) if lenient is None else lenient,
             faults=self._faults,
+            certificate_cn=a.certificate_cn,
         )
         self.connections[a.station_id] = conn
         log.info(
@@ -291,6 +310,12 @@ class Gateway:
             log.exception("station %s: could not record the connection", a.station_id)
         try:
             await conn.run()
+            if conn.refusal is not None:
+                self._spawn(
+                    self.directory.audit(
+                        a.station_id, remote=ws.peer_ip, outcome="refused", reason=conn.refusal
+                    )
+                )
         finally:
             if self.connections.get(a.station_id) is conn:
                 del self.connections[a.station_id]
