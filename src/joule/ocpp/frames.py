@@ -108,6 +108,10 @@ class FrameError(OcppError):
     @property
     def answerable(self) -> bool:
         """True when a CALLERROR is the right answer (the frame was a request or unreadable)."""
+        if self.kind is ErrorKind.MESSAGE_TYPE_NOT_SUPPORTED:
+            # P4 §4.4: an unknown MessageTypeId is always answered, even 5 on a 2.0.1 connection
+            # (CALLRESULTERROR exists only in 2.1, so it is no answer of the station's there).
+            return True
         return self.message_type_id not in (CALLRESULT, CALLERROR, CALLRESULTERROR)
 
 
