@@ -29,6 +29,9 @@ TX_FIELDS = {
     "transaction_uid",
     "incomplete",
     "missing_seq_nos",
+    "auth_status",
+    "offline",
+    "stale",
 }
 
 

@@ -28,6 +28,13 @@ class TransactionRead(BaseModel):
     transaction_uid: str = Field(description="the station's id (2.x transactionId)")
     incomplete: bool = Field(description="TransactionEvent seqNos are missing (E §1.3.2)")
     missing_seq_nos: str | None
+    auth_status: str | None = Field(
+        description="the id token's status when the transaction started (C16 §4.8, E05.FR.01)"
+    )
+    offline: bool = Field(description="delivered after the station was offline (E04.FR.03)")
+    stale: bool = Field(
+        description="the station rebooted or started anew without ending it (scenario 11, Q23)"
+    )
 
     @classmethod
     def of(cls, view: TransactionView) -> TransactionRead:
@@ -50,6 +57,9 @@ class TransactionRead(BaseModel):
             transaction_uid=tx.transaction_uid,
             incomplete=bool(tx.missing_seq_nos),
             missing_seq_nos=tx.missing_seq_nos,
+            auth_status=tx.auth_status,
+            offline=bool(tx.offline),
+            stale=bool(tx.stale),
         )
 
 
