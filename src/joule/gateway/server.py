@@ -67,6 +67,8 @@ class StationSocket(ServerConnection):
         gateway = self.gateway
         if gateway is not None and not gateway.admit_peer(self.peer_ip):
             # Scenario 26(c): cap sockets per IP, counted from TCP accept (half-open ones too).
+            # A refused socket took no slot, so its connection_lost must not free one.
+            self.gateway = None
             assert isinstance(transport, asyncio.Transport)
             transport.abort()
 
