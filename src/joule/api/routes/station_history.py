@@ -1,4 +1,4 @@
-"""A station's histories: messages, security events, statuses, boots, commands sent."""
+"""A station's histories: messages, security events, statuses, boots, data transfers, commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from joule.api.schemas.command import CommandRecordRead
 from joule.api.schemas.common import Page, as_utc
 from joule.api.schemas.station import (
     BootRead,
+    DataTransferRead,
     MessageRead,
     SecurityEventRead,
     StatusIntervalRead,
@@ -96,6 +97,20 @@ async def boots(
     )
     items = [BootRead.model_validate(b) for b in found]
     return Page[BootRead].of(items, total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/stations/{station_id}/data-transfers")
+async def data_transfers(
+    station_id: str, operator: CurrentOperator, db: Db, page: PageParams
+) -> Page[DataTransferRead]:
+    """The station's DataTransfer exchanges (data capped at 64 KiB), newest first."""
+    found, total = await db.read(
+        lambda s: stations.station_data_transfers(
+            s, station_id, limit=page.limit, offset=page.offset
+        )
+    )
+    items = [DataTransferRead.model_validate(d) for d in found]
+    return Page[DataTransferRead].of(items, total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/stations/{station_id}/commands")

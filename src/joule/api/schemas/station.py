@@ -142,3 +142,15 @@ class BootRead(ReadModel):
     reason: str | None
     status: str
     payload: dict[str, Any]
+
+
+class DataTransferRead(ReadModel):
+    """A DataTransfer exchange with the station; `data` is kept size-capped (scenario 25)."""
+
+    id: int
+    direction: str = Field(description="in (from the station) or out (to the station)")
+    vendor_id: str
+    message_id: str | None
+    data: str | None = Field(description="the data as text, cut to 64 KiB of UTF-8")
+    status: str | None
+    at: UtcDatetime

@@ -24,6 +24,7 @@ from joule.kit.passwords import hash_password
 from joule.storage.models import (
     BootRecord,
     Connector,
+    DataTransferRecord,
     MessageLogEntry,
     SecurityEvent,
     Station,
@@ -296,3 +297,11 @@ async def station_boots(
     """A page of the station's BootNotifications, newest first."""
     await _existing(session, station_id)
     return await listing.boot_records(session, station_id, limit=limit, offset=offset)
+
+
+async def station_data_transfers(
+    session: AsyncSession, station_id: str, *, limit: int, offset: int
+) -> tuple[list[DataTransferRecord], int]:
+    """A page of the station's DataTransfer exchanges (data size-capped), newest first."""
+    await _existing(session, station_id)
+    return await listing.data_transfers(session, station_id, limit=limit, offset=offset)

@@ -14,6 +14,7 @@ from joule.kit.errors import Conflict
 from joule.storage.models import (
     BootRecord,
     Connector,
+    DataTransferRecord,
     MessageLogEntry,
     SecurityEvent,
     Site,
@@ -154,6 +155,18 @@ async def boot_records(
         select(BootRecord)
         .where(BootRecord.station_id == station_id)
         .order_by(BootRecord.at.desc(), BootRecord.id.desc())
+    )
+    return await page(session, query, limit=limit, offset=offset)
+
+
+async def data_transfers(
+    session: AsyncSession, station_id: str, *, limit: int, offset: int
+) -> tuple[list[DataTransferRecord], int]:
+    """A page of a station's DataTransfer exchanges, newest first."""
+    query = (
+        select(DataTransferRecord)
+        .where(DataTransferRecord.station_id == station_id)
+        .order_by(DataTransferRecord.at.desc(), DataTransferRecord.id.desc())
     )
     return await page(session, query, limit=limit, offset=offset)
 
