@@ -38,6 +38,9 @@ from joule.ocpp.versions import OcppVersion
 
 log = logging.getLogger(__name__)
 
+# How long a replaced (probably half-open) socket gets to answer our close frame.
+_RETIRE_TIMEOUT_S = 2.0
+
 # The WebSocket library logs request headers at DEBUG; never let it log a station's Basic
 # credentials (A01.FR.09: the CSMS never logs passwords).
 _wire_log = logging.getLogger("joule.gateway.websockets")
@@ -279,8 +282,10 @@ class Gateway:
         a = ws.admitted
         previous = self.connections.get(a.station_id)
         if previous is not None:
-            # Reconnected while the old socket lingers (half-open TCP): the new one wins.
-            await previous.socket.close(1000, "replaced by a new connection")
+            # Reconnected while the old socket lingers (half-open TCP): the new one wins at once.
+            # A dead peer never answers the close frame, so retiring the old socket must not
+            # delay the new one (scenario 1, J16 §5.4: the station resumes without a reboot).
+            self._spawn(self._retire(previous))
         lenient = a.access.lenient
         conn = StationConnection(
             station_id=a.station_id,
@@ -326,6 +331,15 @@ class Gateway:
                 except Exception:
                     log.exception("station %s: could not record the disconnection", a.station_id)
             log.info("station %s disconnected (code %s)", a.station_id, ws.close_code)
+
+    async def _retire(self, conn: StationConnection) -> None:
+        """Close a replaced connection; abort it when the peer does not finish the handshake."""
+        try:
+            await asyncio.wait_for(
+                conn.socket.close(1000, "replaced by a new connection"), _RETIRE_TIMEOUT_S
+            )
+        except TimeoutError:
+            conn.socket.transport.abort()
 
     # -- keepalive -------------------------------------------------------------------------
 
