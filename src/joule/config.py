@@ -73,5 +73,10 @@ class Settings(BaseSettings):
     fault_injection: str | None = None
 
     commit_max_batch: int = Field(default=512, ge=1)
+    # A transient database error (deadlock, SQLite busy) is retried this many times before the
+    # station gets InternalError and retries itself (Q21; C16 §3.7.1, E13.FR.02). Scenario 4 tests
+    # lower both so that a refused write surfaces in well under a second.
+    commit_retries: int = Field(default=5, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     log_json: bool = False
     log_level: str = "INFO"

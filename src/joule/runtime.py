@@ -182,7 +182,7 @@ class Joule:
         elif await asyncio.to_thread(migrate.pending, s.database_url):
             raise StartupError("the database needs migrations: run `joule db upgrade` first")
         stations.configure(heartbeat_interval_s=s.heartbeat_interval_s, pending_interval_s=30)
-        self.engine = create_engine(s.database_url)
+        self.engine = create_engine(s.database_url, sqlite_busy_timeout_ms=s.sqlite_busy_timeout_ms)
         self.bus = MemoryBus()
         bus = self.bus
 
@@ -191,7 +191,10 @@ class Joule:
                 await bus.publish(event)
 
         self.committer = GroupCommitter(
-            session_factory(self.engine), max_batch=s.commit_max_batch, on_committed=published
+            session_factory(self.engine),
+            max_batch=s.commit_max_batch,
+            on_committed=published,
+            retries=s.commit_retries,
         )
         await self.committer.start()
         committer = self.committer
