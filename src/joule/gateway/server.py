@@ -128,6 +128,16 @@ class Gateway:
         if tls is not None and s.ocpp_tls_port is not None:
             self._servers.append(await self._listen(s.ocpp_tls_port, tls))
             self.ports["wss"] = self._bound_port(self._servers[-1])
+            log.info(
+                "OCPP wss:// listener on port %d (client certificates %s)",
+                self.ports["wss"],
+                "verified: profile 3 available" if s.tls_client_ca_file else "not requested",
+            )
+        elif (tls is not None) != (s.ocpp_tls_port is not None):
+            # Half a TLS configuration would silently leave SP2/SP3 stations without a listener.
+            log.warning(
+                "no wss:// listener: set ocpp_tls_port, tls_cert_file and tls_key_file together"
+            )
         self._sweeper = asyncio.create_task(self._sweep(), name="gateway-sweeper")
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> Server:
