@@ -97,7 +97,9 @@ def main() -> None:
     db = args.database_url or f"sqlite:///{tmp}/joule.db"
     ocpp, http = free_port(), free_port()
     env = {**os.environ, "JOULE_UNKNOWN_STATIONS": "accept", "JOULE_LOG_LEVEL": "WARNING"}
-    cmd = [sys.executable, "-m", "joule.cli.main", "serve", "--ocpp-port", str(ocpp), "--http-port", str(http), "--database-url", db]
+    prof = os.environ.get("JOULE_PROFILE")
+    pre = ["-m", "cProfile", "-o", prof] if prof else []
+    cmd = [sys.executable, *pre, "-m", "joule.cli.main", "serve", "--ocpp-port", str(ocpp), "--http-port", str(http), "--database-url", db]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
@@ -108,7 +110,7 @@ def main() -> None:
                 time.sleep(0.1)
         url = f"ws://127.0.0.1:{ocpp}/ocpp"
         subprocess.run([sys.executable, "-m", "joule.cli.main", "station", "list", "--database-url", db], capture_output=True)
-        for action in ("Heartbeat", "MeterValues"):
+        for action in os.environ.get("JOULE_ACTIONS", "Heartbeat,MeterValues").split(","):
             n, cpu = asyncio.run(measure(url, proc.pid, action, args.stations, args.seconds))
             print(f"{action:12s} {n:7d} msgs in {args.seconds:.0f} s = {n / args.seconds:8.0f} msg/s; "
                   f"server CPU {cpu:.2f} s = {cpu / max(n, 1) * 1e6:7.1f} µs/msg ({db.split(':')[0]})")
