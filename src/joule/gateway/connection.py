@@ -144,11 +144,15 @@ class StationConnection:
     def _envelope(self, request: InboundRequest) -> StationCall:
         applied = request.quirks
         if request.stripped:
-            log.warning(
-                "station %s: stripped unknown properties %s from %s",
+            # A strict station only gets here with a transaction message (scenario 27): kept
+            # rather than lost, but said loudly, as the operator asked for strictness.
+            log.log(
+                logging.WARNING if self.lenient else logging.ERROR,
+                "station %s: stripped unknown properties %s from %s%s",
                 self.station_id,
                 list(request.stripped),
                 request.action,
+                "" if self.lenient else " (strict mode: transaction data is never refused)",
             )
             applied = (*applied, "extra_properties")
         return StationCall(

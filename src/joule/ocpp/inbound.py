@@ -29,9 +29,18 @@ class InboundRequest:
     stripped: tuple[str, ...]  # paths of unknown properties removed in lenient mode
 
 
+# Scenario 27: "transaction messages must never be lost to strict mode". A CALLERROR makes the
+# station retry and finally discard them (C16 §3.7.1, P2 E13.FR.03), so for these the strict
+# mode strips unknown properties like the lenient one; the gateway logs and counts what it strips.
+TRANSACTION_MESSAGES = frozenset(
+    {"StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent"}
+)
+
+
 def accept_request(version: OcppVersion, call: Call, *, lenient: bool = False) -> InboundRequest:
     """Check, repair and validate a station's CALL; raise OcppError to answer with a CALLERROR."""
     check_inbound_action(version, call.action)
+    lenient = lenient or call.action in TRANSACTION_MESSAGES
     return _checked(version, call.message_id, call.action, call.payload, lenient)
 
 
