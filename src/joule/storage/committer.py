@@ -1,0 +1,269 @@
+"""Group commit: many units of work, one durable COMMIT (performance.md T3, T6, T10).
+
+Callers hand over a unit of work and await its result; one writer task runs everything queued
+since its last commit in a single transaction. No result is returned and no event published
+before the COMMIT has returned, so nothing is acknowledged before it is durable (C16 §3.7.1,
+E13.FR.02-04).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from joule.storage.db import WRITE_INTENT
+from joule.storage.uow import UnitOfWork
+
+T = TypeVar("T")
+Work = Callable[[UnitOfWork], Awaitable[T]]
+OnCommitted = Callable[[list[object]], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs after which the same transaction may simply be tried again (Q21, steve#2107).
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+_SQLITE_BUSY = ("database is locked", "database is busy", "database table is locked")
+
+
+class CommitterClosed(RuntimeError):
+    """The committer is not running (not started yet, or stopped)."""
+
+
+def is_transient(error: BaseException, *, during_commit: bool = False) -> bool:
+    """True for database errors that a retry of the same transaction can cure."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        # A connection lost during COMMIT leaves the outcome unknown: do not apply twice.
+        return not during_commit
+    orig: BaseException | None = error.orig
+    while orig is not None:
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if sqlstate in _RETRYABLE_SQLSTATES:
+            return True
+        if any(text in str(orig).lower() for text in _SQLITE_BUSY):
+            return True
+        orig = orig.__cause__
+    return False
+
+
+@dataclass(eq=False)
+class _Item(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T] = field(repr=False)
+
+
+class _WorkFailed(Exception):
+    """Item number `index` of an attempt raised on its own (not the flush or the COMMIT)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+_STOP = object()
+
+
+class GroupCommitter:
+    """One writer task that commits queued units of work in batches."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_batch: int = 512,
+        on_committed: OnCommitted | None = None,
+        retries: int = 5,
+        retry_backoff_s: float = 0.01,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._sessions = sessions
+        self._max_batch = max_batch
+        self._on_committed = on_committed
+        self._retries = retries
+        self._backoff_s = retry_backoff_s
+        self._queue: asyncio.Queue[_Item[Any] | object] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._accepting = False
+        self.commits = 0  # transactions committed, for metrics
+
+    @property
+    def pending(self) -> int:
+        """Units of work waiting for the writer."""
+        return self._queue.qsize()
+
+    async def start(self) -> None:
+        """Start the writer task."""
+        if self._writer is not None:
+            raise RuntimeError("GroupCommitter already started")
+        self._accepting = True
+        self._writer = asyncio.create_task(self._write_loop(), name="joule-group-committer")
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Refuse new work, commit everything already queued, then end the writer.
+
+        With a timeout, work still unfinished when it expires is abandoned (rolled back) and
+        its callers get CommitterClosed: a shutdown must not hang on a stuck unit of work.
+        """
+        if self._writer is None:
+            return
+        if self._accepting:
+            self._accepting = False
+            self._queue.put_nowait(_STOP)
+        done, _ = await asyncio.wait({self._writer}, timeout=timeout)
+        if not done:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def run(self, work: Work[T]) -> T:
+        """Run a unit of work in the next batch; return its result once it is committed."""
+        if not self._accepting:
+            raise CommitterClosed("GroupCommitter is not running")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(work, future))
+        return await future
+
+    async def read(self, work: Work[T]) -> T:
+        """Run a read-only unit of work in its own session, beside the writer; nothing is kept."""
+        attempt = 0
+        while True:
+            try:
+                # Closing the session rolls back: a read never keeps anything it wrote.
+                async with self._sessions() as session:
+                    return await work(UnitOfWork(session))
+            except Exception as error:
+                if attempt >= self._retries or not is_transient(error):
+                    raise
+            await asyncio.sleep(self._backoff_s * 2**attempt)
+            attempt += 1
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            batch: list[_Item[Any]] = []
+            if first is _STOP:
+                stopping = True
+            else:
+                assert isinstance(first, _Item)
+                batch.append(first)
+            # Everything that queued while the last batch was committing joins this one.
+            while not stopping and len(batch) < self._max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is _STOP:
+                    stopping = True
+                else:
+                    assert isinstance(item, _Item)
+                    batch.append(item)
+            live = [item for item in batch if not item.future.done()]  # caller gave up: skip
+            try:
+                await self._settle(live)
+            except BaseException as error:
+                # Only cancellation of the writer itself gets here; callers must not hang.
+                for item in live:
+                    if not item.future.done():
+                        item.future.set_exception(CommitterClosed("writer cancelled"))
+                self._accepting = False
+                self._fail_queued()
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                log.exception("group committer writer failed")
+                return
+
+    def _fail_queued(self) -> None:
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if isinstance(item, _Item) and not item.future.done():
+                item.future.set_exception(CommitterClosed("GroupCommitter stopped"))
+
+    async def _settle(self, items: list[_Item[Any]]) -> None:
+        """Commit the items, isolating any that fail so the others are not lost."""
+        if not items:
+            return
+        try:
+            results, events = await self._attempt(items)
+        except _WorkFailed as failed:
+            if len(items) == 1:
+                _fail(items[0], failed.error)
+                return
+            # Re-run around the culprit, in the original order; it gets its verdict alone,
+            # after the items before it have committed, exactly as if run one by one.
+            k = failed.index
+            await self._settle(items[:k])
+            await self._settle([items[k]])
+            await self._settle(items[k + 1 :])
+            return
+        except Exception as error:
+            if len(items) == 1 or is_transient(error):
+                # Transient errors outlived every retry (splitting would only wait longer), or
+                # the connection died during COMMIT and the outcome is unknown (re-running could
+                # apply twice): every item fails and its station retries (E13.FR.02).
+                for item in items:
+                    _fail(item, error)
+                return
+            # The flush or COMMIT failed and no item is to blame yet: halve until found.
+            middle = len(items) // 2
+            await self._settle(items[:middle])
+            await self._settle(items[middle:])
+            return
+        for item, result in zip(items, results, strict=True):
+            if not item.future.done():
+                item.future.set_result(result)
+        if self._on_committed is not None and events:
+            try:
+                await self._on_committed(events)
+            except Exception:
+                # The data is durable and answered; a failing subscriber must not undo that.
+                log.exception("on_committed failed for %d events", len(events))
+
+    async def _attempt(self, items: list[_Item[Any]]) -> tuple[list[Any], list[object]]:
+        """Run items in one transaction and commit, retrying transient errors with back-off."""
+        attempt = 0
+        while True:
+            during_commit = False
+            try:
+                # Leaving the block without a COMMIT closes the session, which rolls back.
+                async with self._sessions() as session:
+                    await session.connection(execution_options=WRITE_INTENT)
+                    uow = UnitOfWork(session)
+                    results: list[Any] = []
+                    for index, item in enumerate(items):
+                        try:
+                            results.append(await item.work(uow))
+                        except Exception as error:
+                            if is_transient(error):
+                                raise
+                            raise _WorkFailed(index, error) from error
+                    await uow.flush()
+                    during_commit = True
+                    await session.commit()
+                self.commits += 1
+                return results, uow.events
+            except _WorkFailed:
+                raise
+            except Exception as error:
+                if attempt >= self._retries or not is_transient(error, during_commit=during_commit):
+                    raise
+                log.warning(
+                    "transient database error, retrying batch of %d (attempt %d): %s",
+                    len(items),
+                    attempt + 1,
+                    error,
+                )
+                await asyncio.sleep(self._backoff_s * 2**attempt)
+                attempt += 1
+
+
+def _fail(item: _Item[Any], error: BaseException) -> None:
+    if not item.future.done():
+        item.future.set_exception(error)

@@ -1,0 +1,1 @@
+"""Tests of joule.storage: engine, group commit, migrations."""

@@ -1,0 +1,404 @@
+"""Group commit (committer.py): few commits, right results, isolation of failures, durability."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from joule.storage.committer import CommitterClosed, GroupCommitter, is_transient
+from joule.storage.db import is_sqlite
+from joule.storage.models import MessageLogEntry, Setting
+from joule.storage.uow import UnitOfWork
+
+
+@pytest.fixture
+def commits(engine: AsyncEngine) -> list[int]:
+    """Every COMMIT the engine issues, counted by an event listener."""
+    seen: list[int] = []
+
+    def on_commit(_connection: Connection) -> None:
+        seen.append(1)
+
+    event.listen(engine.sync_engine, "commit", on_commit)
+    return seen
+
+
+@pytest.fixture
+async def make_committer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Callable[..., Awaitable[GroupCommitter]]]:
+    started: list[GroupCommitter] = []
+
+    async def make(**options: object) -> GroupCommitter:
+        committer = GroupCommitter(sessions, **options)  # type: ignore[arg-type]
+        await committer.start()
+        started.append(committer)
+        return committer
+
+    yield make
+    for committer in started:
+        await committer.stop(timeout=10)
+
+
+def put(key: str, value: str = "v") -> Callable[[UnitOfWork], Awaitable[str]]:
+    async def work(uow: UnitOfWork) -> str:
+        uow.session.add(Setting(key=key, value=value))
+        uow.emit(("stored", key))
+        return key
+
+    return work
+
+
+async def stored_keys(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sessions() as session:
+        return set((await session.execute(select(Setting.key))).scalars())
+
+
+async def test_concurrent_runs_share_few_commits(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession], commits: list[int]
+) -> None:
+    keys = [f"k{i}" for i in range(500)]
+    results = await asyncio.gather(*(committer.run(put(key)) for key in keys))
+    assert results == keys
+    assert await stored_keys(sessions) == set(keys)
+    # T10: no single-row commits under load; here the whole burst fits in one or two batches.
+    assert 1 <= len(commits) <= 3
+    assert committer.commits == len(commits)
+
+
+async def test_batches_never_exceed_max_batch(
+    make_committer: Callable[..., Awaitable[GroupCommitter]],
+    sessions: async_sessionmaker[AsyncSession],
+    commits: list[int],
+) -> None:
+    committer = await make_committer(max_batch=50)
+    keys = [f"k{i}" for i in range(500)]
+    assert await asyncio.gather(*(committer.run(put(key)) for key in keys)) == keys
+    assert await stored_keys(sessions) == set(keys)
+    assert 10 <= len(commits) <= 12
+
+
+async def test_items_queue_for_the_next_batch_while_one_commits(
+    committer: GroupCommitter, commits: list[int]
+) -> None:
+    release = asyncio.Event()
+
+    async def slow(uow: UnitOfWork) -> str:
+        await release.wait()
+        return await put("first")(uow)
+
+    first = asyncio.ensure_future(committer.run(slow))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(committer.run(put(f"k{i}"))) for i in range(100)]
+    await asyncio.sleep(0.01)
+    assert committer.pending == 100
+    release.set()
+    assert await first == "first"
+    assert len(await asyncio.gather(*later)) == 100
+    assert len(commits) == 2
+
+
+async def test_bulk_rows_of_many_items_go_out_in_one_transaction(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession], commits: list[int]
+) -> None:
+    now = datetime.now(UTC)
+
+    def log(station: str) -> Callable[[UnitOfWork], Awaitable[None]]:
+        async def work(uow: UnitOfWork) -> None:
+            rows = [
+                {
+                    "station_id": station,
+                    "direction": "in",
+                    "message_type": 2,
+                    "message_id": f"{station}-{n}",
+                    "action": "MeterValues",
+                    "frame": "[]",
+                    "at": now,
+                }
+                for n in range(10)
+            ]
+            uow.bulk_insert(MessageLogEntry, rows)
+
+        return work
+
+    await asyncio.gather(*(committer.run(log(f"CS-{i}")) for i in range(100)))
+    async with sessions() as session:
+        count = (await session.execute(select(func.count()).select_from(MessageLogEntry))).scalar()
+    assert count == 1000
+    assert len(commits) <= 3
+
+
+async def test_a_failing_item_does_not_lose_the_others(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession], commits: list[int]
+) -> None:
+    async def raises(uow: UnitOfWork) -> str:
+        await put("never")(uow)
+        raise ValueError("bad item")
+
+    work = [put(f"k{i}") for i in range(60)]
+    work[17] = raises
+    work[30] = put("dup")
+    work[31] = put("dup")  # same primary key: fails at flush, nobody to blame until isolated
+    outcomes = await asyncio.gather(*(committer.run(w) for w in work), return_exceptions=True)
+
+    assert isinstance(outcomes[17], ValueError)
+    assert isinstance(outcomes[31], IntegrityError)
+    assert outcomes[30] == "dup"
+    good = {f"k{i}" for i in range(60)} - {"k17", "k30", "k31"}
+    assert {o for o in outcomes if isinstance(o, str)} == good | {"dup"}
+    assert await stored_keys(sessions) == good | {"dup"}
+    # Isolation costs a few extra commits, not one per item.
+    assert len(commits) < 20
+
+
+async def test_a_failing_batch_of_one_reports_the_error(committer: GroupCommitter) -> None:
+    await committer.run(put("k"))
+    with pytest.raises(IntegrityError):
+        await committer.run(put("k"))
+    assert await committer.run(put("k2")) == "k2"
+
+
+async def test_events_are_published_only_after_commit(
+    make_committer: Callable[..., Awaitable[GroupCommitter]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    published: list[object] = []
+    durable_when_published: list[bool] = []
+
+    async def on_committed(events: list[object]) -> None:
+        # Another session must already see every row the events describe.
+        keys = await stored_keys(sessions)
+        durable_when_published.extend(key in keys for _, key in events)  # type: ignore[misc]
+        published.extend(events)
+
+    committer = await make_committer(on_committed=on_committed)
+
+    async def fails(uow: UnitOfWork) -> str:
+        uow.emit(("stored", "ghost"))
+        raise RuntimeError("no")
+
+    work = [put(f"k{i}") for i in range(20)]
+    work.insert(5, fails)
+    await asyncio.gather(*(committer.run(w) for w in work), return_exceptions=True)
+    await committer.stop()  # answers go out first; stop() waits for the last publication
+
+    assert sorted(published) == sorted(("stored", f"k{i}") for i in range(20))
+    assert ("stored", "ghost") not in published
+    assert all(durable_when_published)
+
+
+async def test_a_failing_subscriber_does_not_fail_the_callers(
+    make_committer: Callable[..., Awaitable[GroupCommitter]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def on_committed(events: list[object]) -> None:
+        raise RuntimeError("subscriber down")
+
+    committer = await make_committer(on_committed=on_committed)
+    assert await committer.run(put("k")) == "k"
+    assert await committer.run(put("k2")) == "k2"
+    assert await stored_keys(sessions) == {"k", "k2"}
+
+
+async def test_stop_drains_everything_queued(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(sessions, max_batch=16)
+    await committer.start()
+    tasks = [asyncio.ensure_future(committer.run(put(f"k{i}"))) for i in range(200)]
+    await asyncio.sleep(0)  # let every caller enqueue
+    await committer.stop()
+    assert all(task.done() for task in tasks)
+    assert [task.result() for task in tasks] == [f"k{i}" for i in range(200)]
+    assert len(await stored_keys(sessions)) == 200
+    with pytest.raises(CommitterClosed):
+        await committer.run(put("late"))
+    await committer.stop()  # idempotent
+
+
+async def test_run_before_start_is_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
+    with pytest.raises(CommitterClosed):
+        await GroupCommitter(sessions).run(put("k"))
+
+
+async def test_a_caller_that_gave_up_is_skipped(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    release = asyncio.Event()
+
+    async def slow(uow: UnitOfWork) -> str:
+        await release.wait()
+        return "slow"
+
+    first = asyncio.ensure_future(committer.run(slow))
+    await asyncio.sleep(0.01)
+    abandoned = asyncio.ensure_future(committer.run(put("abandoned")))
+    kept = asyncio.ensure_future(committer.run(put("kept")))
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    release.set()
+    assert await first == "slow"
+    assert await kept == "kept"
+    assert await stored_keys(sessions) == {"kept"}
+
+
+def _locked() -> OperationalError:
+    return OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+
+
+async def test_transient_errors_are_retried(
+    make_committer: Callable[..., Awaitable[GroupCommitter]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = await make_committer(retry_backoff_s=0.001)
+    attempts = 0
+
+    async def flaky(uow: UnitOfWork) -> str:
+        nonlocal attempts
+        attempts += 1
+        await put("flaky")(uow)
+        if attempts < 3:
+            raise _locked()
+        return "flaky"
+
+    results = await asyncio.gather(committer.run(put("a")), committer.run(flaky))
+    assert results == ["a", "flaky"]
+    assert attempts == 3
+    assert await stored_keys(sessions) == {"a", "flaky"}
+
+
+async def test_transient_errors_give_up_after_the_retries(
+    make_committer: Callable[..., Awaitable[GroupCommitter]],
+) -> None:
+    committer = await make_committer(retries=2, retry_backoff_s=0.001)
+    attempts = 0
+
+    async def always_locked(uow: UnitOfWork) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise _locked()
+
+    with pytest.raises(OperationalError, match="locked"):
+        await committer.run(always_locked)
+    assert attempts == 3
+    assert await committer.run(put("after")) == "after"
+
+
+def test_transient_error_classification() -> None:
+    assert is_transient(_locked())
+    assert not is_transient(ValueError("database is locked"))  # not a database error
+    assert not is_transient(OperationalError("SELECT", {}, sqlite3.OperationalError("no table")))
+
+    class PgError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    for sqlstate, expected in (("40P01", True), ("40001", True), ("23505", False)):
+        assert is_transient(OperationalError("UPDATE", {}, PgError(sqlstate))) is expected
+    lost = OperationalError("COMMIT", {}, ConnectionError("gone"), connection_invalidated=True)
+    assert is_transient(lost)
+    # Lost during COMMIT: the outcome is unknown, so a retry could apply twice.
+    assert not is_transient(lost, during_commit=True)
+
+
+async def test_sqlite_waits_for_another_writer(
+    engine: AsyncEngine, committer: GroupCommitter, database_url: str
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("SQLite file lock")
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO settings (key, value) VALUES ('other', 'v')")
+    pending = asyncio.ensure_future(committer.run(put("mine")))
+    await asyncio.sleep(0.3)
+    assert not pending.done()  # busy_timeout: waiting for the lock, not failing (Q21)
+    other.execute("COMMIT")
+    other.close()
+    assert await pending == "mine"
+
+
+async def test_read_runs_beside_the_writer_and_keeps_nothing(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await committer.run(put("k"))
+    release = asyncio.Event()
+
+    async def slow(uow: UnitOfWork) -> None:
+        await release.wait()
+
+    blocked = asyncio.ensure_future(committer.run(slow))
+    await asyncio.sleep(0.01)
+
+    async def lookup(uow: UnitOfWork) -> str | None:
+        return (await uow.session.get(Setting, "k")).value  # type: ignore[union-attr]
+
+    try:
+        # The writer is mid-batch (holding SQLite's write lock): reads still go through.
+        assert await asyncio.wait_for(committer.read(lookup), timeout=5) == "v"
+    finally:
+        release.set()
+    await blocked
+
+    async def sneaky_write(uow: UnitOfWork) -> None:
+        await uow.session.execute(update(Setting).values(value="changed"))
+        await uow.session.flush()
+
+    await committer.read(sneaky_write)
+    assert await committer.read(lookup) == "v"
+
+
+async def test_stop_with_a_timeout_abandons_stuck_work(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(sessions)
+    await committer.start()
+
+    async def stuck(uow: UnitOfWork) -> None:
+        await put("stuck")(uow)
+        await asyncio.Event().wait()
+
+    pending = asyncio.ensure_future(committer.run(stuck))
+    queued = asyncio.ensure_future(committer.run(put("queued")))
+    await asyncio.sleep(0.01)
+    await committer.stop(timeout=0.1)
+    for caller in (pending, queued):
+        with pytest.raises(CommitterClosed):
+            await caller
+    assert await stored_keys(sessions) == set()
+
+
+@pytest.mark.postgres
+async def test_postgres_deadlock_is_retried(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await committer.run(put("a"))
+    await committer.run(put("b"))
+    b_locked = asyncio.Event()
+    attempts = 0
+
+    async def b_then_a(uow: UnitOfWork) -> str:
+        nonlocal attempts
+        attempts += 1
+        # This transaction detects the deadlock first and is the one PostgreSQL aborts.
+        await uow.session.execute(text("SET LOCAL deadlock_timeout = '100ms'"))
+        await uow.session.execute(update(Setting).where(Setting.key == "b").values(value="1"))
+        b_locked.set()
+        await uow.session.execute(update(Setting).where(Setting.key == "a").values(value="1"))
+        return "done"
+
+    async with sessions() as other:
+        await other.execute(update(Setting).where(Setting.key == "a").values(value="2"))
+        mine = asyncio.ensure_future(committer.run(b_then_a))
+        await b_locked.wait()
+        await other.execute(update(Setting).where(Setting.key == "b").values(value="2"))
+        await other.commit()
+    assert await mine == "done"
+    assert attempts == 2
