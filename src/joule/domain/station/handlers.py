@@ -103,7 +103,11 @@ async def on_status_notification_16(ctx: HandlerContext, payload: Payload) -> Pa
     )
     if when.parsed is not None:
         await service.note_station_time(
-            ctx.uow.session, ctx.station_id, when.parsed, ctx.received_at
+            ctx.uow.session,
+            ctx.station_id,
+            when.parsed,
+            ctx.received_at,
+            assume_tz=ctx.station_timezone,
         )
     return {}
 
@@ -130,6 +134,10 @@ async def on_status_notification_2x(ctx: HandlerContext, payload: Payload) -> Pa
     )
     if when.parsed is not None:
         await service.note_station_time(
-            ctx.uow.session, ctx.station_id, when.parsed, ctx.received_at
+            ctx.uow.session,
+            ctx.station_id,
+            when.parsed,
+            ctx.received_at,
+            assume_tz=ctx.station_timezone,
         )
     return {}

@@ -222,14 +222,19 @@ async def note_station_time(
     station_id: str,
     station_time: ParsedTime | datetime,
     received_at: datetime,
+    *,
+    assume_tz: str | None = None,
 ) -> None:
     """Store the station's clock skew (station − CSMS, scenario 45) from a live message's timestamp.
 
-    Only timestamps with an explicit offset count (a local time without one says nothing about the
-    clock, Q7); call it for messages sent live, not for ones replayed from an offline queue.
+    Call it for messages sent live, not for ones replayed from an offline queue. A time without an
+    offset (Q7) counts when the station has no zone configured: Joule reads it as UTC, so the skew
+    is exactly how far its stored times are off, which is what display correction needs and what
+    tells the operator to set the zone. With a zone configured it does not count: wall time is
+    ambiguous around DST changes, and an hour's fold is not a clock error.
     """
     if isinstance(station_time, ParsedTime):
-        if not station_time.had_offset or station_time.implausible:
+        if station_time.implausible or (not station_time.had_offset and assume_tz is not None):
             return
         station_time = station_time.at
     skew = rules.clock_skew(station_time, received_at)
