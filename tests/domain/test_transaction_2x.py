@@ -456,3 +456,26 @@ async def test_absurd_values_never_break_a_transaction_event(
     assert (odd.unit, odd.raw_unit, odd.value) == ("MegaWattPerFortn", "MegaWattPerFortnight", 3)
     assert (tx.last_meter_wh, energy_wh(tx)) == (1000, 0)
     assert (await station(committer)).quirks == {"implausible_meter_value": 1}
+
+
+async def test_a_new_transaction_on_the_evse_marks_a_lost_one_stale(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    """Q23: the old transaction is kept and can still be ended late."""
+    await add_station(committer)
+    await add_token(committer)
+    await handle(committer, version, "TransactionEvent", started(tx_id="OLD"))
+    later = T0 + timedelta(hours=1)
+    new = await handle(committer, version, "TransactionEvent", started(later, tx_id="NEW"))
+    assert new.response == {"idTokenInfo": {"status": "Accepted"}}  # the lost one does not count
+    old = await the_tx(committer, "OLD")
+    assert (old.status, old.stale) == ("active", True)
+    await handle(
+        committer,
+        version,
+        "TransactionEvent",
+        event("Ended", 1, later, tx_id="OLD", info={"stoppedReason": "PowerLoss"}),
+    )
+    old = await the_tx(committer, "OLD")
+    assert (old.status, old.stale, old.stop_reason) == ("completed", False, "PowerLoss")
+    assert (await the_tx(committer, "NEW")).stale is False

@@ -85,6 +85,8 @@ async def record_event(
     quirks = [QUIRK_IMPLAUSIBLE_TIMESTAMP] if when.implausible else []
     tx = await transactions.get_by_uid(session, station_id, facts.transaction_uid)
     if tx is None:
+        if facts.event_type == STARTED and facts.evse_id is not None:
+            await _mark_stale(uow, station_id, facts.evse_id, at=received_at)
         # Updated/Ended may arrive before Started (scenario 8): the first event creates it.
         tx = await transactions.create_transaction(
             session,
@@ -141,6 +143,17 @@ async def record_event(
         )
     tx.updated_at = received_at
     return EventOutcome(tx.id, decision, duplicate=False, quirks=tuple(quirks))
+
+
+async def _mark_stale(uow: UnitOfWork, station_id: str, evse_id: int, *, at: datetime) -> None:
+    """Q23: a new transaction on an EVSE whose previous one never ended marks that one stale.
+
+    Events are delivered in order (E04.FR.01/02), so its Ended was lost; it is kept, not closed,
+    and a late Ended still closes it.
+    """
+    for old in await transactions.active_on_evse(uow.session, station_id, evse_id):
+        old.stale = True
+        old.updated_at = at
 
 
 async def _is_repeat(
