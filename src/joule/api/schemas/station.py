@@ -74,6 +74,11 @@ class StationRead(ReadModel):
     has_password: bool
     status: str | None = Field(description="connector 0: the station as a whole")
     error_code: str | None
+    clock_skew_s: float | None = Field(
+        default=None,
+        description="station clock minus CSMS clock in seconds, from its live timestamps "
+        "(scenario 45): subtract it to correct the station's times for display",
+    )
     site_id: str | None
     timezone: str | None
     assume_subprotocol: str | None
