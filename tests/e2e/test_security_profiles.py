@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from typing import Any
 
 import pytest
 from websockets.exceptions import InvalidHandshake, InvalidStatus
@@ -25,7 +26,7 @@ from tests.gateway.pki import TestPki
 
 __all__ = ["pki"]  # the module-scoped PKI fixture, shared
 
-BOOTS = {
+BOOTS: dict[str, dict[str, Any]] = {
     "ocpp1.6": {"chargePointVendor": "Acme", "chargePointModel": "AC22"},
     "ocpp2.0.1": {"reason": "PowerUp", "chargingStation": {"vendorName": "Acme", "model": "AC22"}},
 }
@@ -140,7 +141,7 @@ async def test_s32_sp2_station_cannot_be_downgraded_to_sp1(
     await st.close()
 
     async def raised() -> bool:
-        return (await station_view(api, "DOWN-2"))["min_security_profile"] == 2
+        return bool((await station_view(api, "DOWN-2"))["min_security_profile"] == 2)
 
     await eventually(raised)
     # The operator API refuses to lower the profile below one the station already used.
@@ -187,7 +188,7 @@ async def test_s32_sp3_station_cannot_fall_back_to_sp2(make_joule: MakeJoule, pk
     await st.close()
 
     async def raised() -> bool:
-        return (await station_view(api, "DOWN-3"))["min_security_profile"] == 3
+        return bool((await station_view(api, "DOWN-3"))["min_security_profile"] == 3)
 
     await eventually(raised)
     resp = await api.patch("/stations/DOWN-3", json={"security_profile": 2})
