@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from joule.storage.committer import CommitterClosed, GroupCommitter, is_transient
-from joule.storage.db import is_sqlite
+from joule.storage.db import create_engine, is_sqlite, session_factory
 from joule.storage.models import MessageLogEntry, Setting
 from joule.storage.uow import UnitOfWork
 
@@ -224,6 +224,15 @@ async def test_stop_drains_everything_queued(
     await committer.stop()  # idempotent
 
 
+async def test_a_unit_of_work_cannot_queue_another(committer: GroupCommitter) -> None:
+    async def nested(uow: UnitOfWork) -> str:
+        return await committer.run(put("inner"))
+
+    with pytest.raises(RuntimeError, match="inside a unit of work"):
+        await committer.run(nested)
+    assert await committer.run(put("after")) == "after"
+
+
 async def test_run_before_start_is_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
     with pytest.raises(CommitterClosed):
         await GroupCommitter(sessions).run(put("k"))
@@ -323,6 +332,38 @@ async def test_sqlite_waits_for_another_writer(
     other.execute("COMMIT")
     other.close()
     assert await pending == "mine"
+
+
+async def test_sqlite_lock_outlasting_busy_timeout_is_retried(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite file lock")
+    engine = create_engine(database_url, sqlite_busy_timeout_ms=20)
+    committer = GroupCommitter(session_factory(engine), retries=8, retry_backoff_s=0.02)
+    await committer.start()
+    attempts = 0
+
+    async def mine(uow: UnitOfWork) -> str:
+        nonlocal attempts
+        attempts += 1
+        return await put("mine")(uow)
+
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        pending = asyncio.ensure_future(committer.run(mine))
+        await asyncio.sleep(0.15)
+        other.execute("COMMIT")
+        # BEGIN IMMEDIATE failed with "database is locked" before any work ran, then a retry won.
+        assert await pending == "mine"
+        assert attempts == 1
+        assert committer.commits == 1
+        assert "transient database error" in caplog.text
+    finally:
+        other.close()
+        await committer.stop(timeout=10)
+        await engine.dispose()
 
 
 async def test_read_runs_beside_the_writer_and_keeps_nothing(

@@ -64,6 +64,17 @@ async def test_sqlite_connection_settings_are_durable(engine: AsyncEngine) -> No
     }
 
 
+async def test_sqlite_busy_timeout_is_configurable(database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite settings")
+    engine = create_engine(database_url, sqlite_busy_timeout_ms=250)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 250
+    finally:
+        await engine.dispose()
+
+
 async def test_is_sqlite_tells_the_backends_apart(engine: AsyncEngine, database_url: str) -> None:
     assert is_sqlite(engine) is database_url.startswith("sqlite")
 

@@ -9,7 +9,6 @@ E13.FR.02-04).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -122,13 +121,15 @@ class GroupCommitter:
         done, _ = await asyncio.wait({self._writer}, timeout=timeout)
         if not done:
             self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            await asyncio.wait({self._writer})
 
     async def run(self, work: Work[T]) -> T:
         """Run a unit of work in the next batch; return its result once it is committed."""
         if not self._accepting:
             raise CommitterClosed("GroupCommitter is not running")
+        if asyncio.current_task() is self._writer:
+            # The writer would wait for itself: a unit of work must not queue another.
+            raise RuntimeError("run() called from inside a unit of work")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(work, future))
         return await future
