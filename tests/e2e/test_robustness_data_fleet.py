@@ -56,7 +56,7 @@ async def test_s13_messages_before_accepted_boot_then_stored_once(
     joule = await make_joule(unknown_stations="pending")
     api = await api_client(joule)
     sid = f"S13-{version}"
-    st = await connect(joule, sid, version, password=None)
+    st = await connect(joule, sid, version)
     assert (await st.call("BootNotification", boot_payload(version)))["status"] == "Pending"
     t0 = now() - timedelta(minutes=2)
     plugged = "Preparing" if version == "1.6" else "Occupied"
@@ -106,7 +106,7 @@ async def test_s13_rejected_station_is_sent_nothing(make_joule: MakeJoule, versi
     joule = await make_joule(unknown_stations="pending")
     api = await api_client(joule)
     sid = f"S13-REJ-{version}"
-    st = await connect(joule, sid, version, password=None)
+    st = await connect(joule, sid, version)
     assert (await st.call("BootNotification", boot_payload(version)))["status"] == "Pending"
     assert (await api.patch(f"/stations/{sid}", json={"registration": "rejected"})).is_success
     assert (await st.call("BootNotification", boot_payload(version)))["status"] == "Rejected"
@@ -249,7 +249,7 @@ async def test_s45_utc_current_time_and_clock_skew(
 ) -> None:
     """C16 §3.14, B01.FR.06: answers carry UTC currentTime; a clock 3 h off is stored as skew."""
     sid = f"S45-{version}-{clock}"
-    await add_station(api, sid)
+    await add_station(api, sid, password=None)
     st = await connect(joule, sid, version)
     boot = await st.call("BootNotification", boot_payload(version))
     heartbeat = await st.call("Heartbeat", {})
@@ -275,7 +275,7 @@ async def test_s45_utc_current_time_and_clock_skew(
 
 async def test_s46_mixed_version_fleet(joule: Joule, api: httpx.AsyncClient) -> None:
     """citrineos#175, Q27: 1.6 connectorId 0 first, beside a 2.0.1 station; both listed."""
-    await add_station(api, "S46-16")
+    await add_station(api, "S46-16", password=None)
     old = await connect(joule, "S46-16", "1.6")
     frames = [await old.call_frame("StatusNotification", status_payload("1.6", 0, "Available"))]
     frames.append(await old.call_frame("BootNotification", boot_payload("1.6")))

@@ -19,7 +19,13 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_ADMIN_URL, TEST_DB
 from tests.e2e.conftest import MakeJoule, api_client
-from tests.e2e.test_charging_session import add_station, add_token, eventually, station_view
+from tests.e2e.test_charging_session import (
+    PASSWORD,
+    add_station,
+    add_token,
+    eventually,
+    station_view,
+)
 from tests.e2e.test_robustness_data import (
     VERSIONS,
     boot_payload,
@@ -131,9 +137,9 @@ async def test_s02_crash_around_commit_then_retry_with_new_message_id(
     crashing = await make_joule(fault_injection=f"{when}:{action}")
     api = await api_client(crashing)
     sid = f"S02-{version}-{when}"
-    await add_station(api, sid)
+    await add_station(api, sid)  # with a password: the reconnect after the crash logs in again
     await add_token(api, "S02-TAG")
-    st = await connect(crashing, sid, version)
+    st = await connect(crashing, sid, version, password=PASSWORD)
     assert (await st.call("BootNotification", boot_payload(version)))["status"] == "Accepted"
     t0 = now() - timedelta(minutes=1)
     if version == "1.6":
@@ -156,7 +162,7 @@ async def test_s02_crash_around_commit_then_retry_with_new_message_id(
     committed = await transactions(api, sid)
     assert len(committed) == (1 if when == "abort_after_commit" else 0)
 
-    st = await connect(joule, sid, version)
+    st = await connect(joule, sid, version, password=PASSWORD)
     frame = await st.call_frame(action, start, message_id="start-2")
     assert frame[0] == 3, frame
     items = await transactions(api, sid)
