@@ -8,6 +8,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import orjson
+
+from joule.domain.command.service import redacted
+from joule.domain.command.translate import Request
 from joule.kit.clock import Clock
 from joule.storage.committer import GroupCommitter
 from joule.storage.repositories.activity import append_message_log, prune_message_log
@@ -16,6 +20,20 @@ from joule.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_LOGGED_FRAME = 8192  # characters of a frame kept in the log
+# CSMS CALLs that can carry a new station password (A01.FR.08: never kept in clear).
+_SECRET_CARRIERS = frozenset({"ChangeConfiguration", "SetVariables"})
+
+
+def _masked(action: str | None, message_type: int, text: str) -> str:
+    """The frame as it may be logged: station passwords masked."""
+    if message_type != 2 or action not in _SECRET_CARRIERS:
+        return text
+    try:
+        frame = orjson.loads(text)
+        frame[3] = redacted(Request(action, frame[3]))
+        return orjson.dumps(frame).decode()
+    except (orjson.JSONDecodeError, IndexError, TypeError, AttributeError):
+        return "[unreadable frame withheld]"
 
 
 class ActivityRecorder:
@@ -56,6 +74,7 @@ class ActivityRecorder:
             self._seen[station_id] = now
         if self._limit <= 0:
             return
+        text = _masked(action, message_type, text)
         self._rows.append(
             {
                 "station_id": station_id,
