@@ -6,6 +6,7 @@ must never acknowledge what is not durable (C16 §3.7.1, E13.FR.02–04).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,12 +111,15 @@ async def test_s01_reconnect_while_old_socket_is_half_open(
     old.ws.transport.pause_reading()  # a peer that is gone: it will not answer the close frame
 
     new = await connect(joule, sid, version)
-    # Served well before the old socket's close handshake could time out.
-    answer = await new.call("Heartbeat", {}, timeout=2)
+    # Served at once, not after the old socket's close handshake times out (10 s).
+    answer = await new.call("Heartbeat", {}, timeout=5)
     assert answer["currentTime"].endswith("Z")
     assert await _is_online(api, sid, True)
+    # The old socket was retired by Joule: once the peer reads again, it finds it closed.
+    old.ws.transport.resume_reading()
+    await asyncio.wait_for(old.ws.wait_closed(), 5)
+    assert await _is_online(api, sid, True)  # its end did not mark the station offline
     await new.close()
-    old.ws.transport.abort()
     await old.close()
     await api.aclose()
 
