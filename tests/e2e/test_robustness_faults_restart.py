@@ -167,9 +167,19 @@ class Served:
         return f"http://127.0.0.1:{self.http_port}/api/v1"
 
 
-async def serve(database_url: str, log: Path) -> Served:
-    """Start `joule serve` as its own process (env JOULE_*, ports flags) and wait for health."""
+async def serve(database_url: str, log: Path, *, flags: bool = True) -> Served:
+    """Start `joule serve` as its own process and wait until it is healthy.
+
+    Where to listen and which database come from flags, or (flags=False) only from JOULE_*
+    variables: the contract promises both.
+    """
     http_port, ocpp_port = free_port(), free_port()
+    where = {
+        "host": "127.0.0.1",
+        "http_port": str(http_port),
+        "ocpp_port": str(ocpp_port),
+        "database_url": database_url,
+    }
     env = {
         **os.environ,
         "JOULE_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -177,27 +187,18 @@ async def serve(database_url: str, log: Path) -> Served:
         "JOULE_JWT_SECRET": "test-secret-test-secret-test-secret",
         "JOULE_UNKNOWN_STATIONS": "reject",
     }
+    args = [sys.executable, "-m", "joule.cli.main", "serve"]
+    if flags:
+        for name, value in where.items():
+            args += [f"--{name.replace('_', '-')}", value]
+    else:
+        env |= {f"JOULE_{name.upper()}": value for name, value in where.items()}
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "joule.cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            str(http_port),
-            "--ocpp-port",
-            str(ocpp_port),
-            "--database-url",
-            database_url,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
+            *args, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out
         )
     served = Served(process, http_port, ocpp_port, log)
-    deadline = asyncio.get_running_loop().time() + 30
+    deadline = asyncio.get_running_loop().time() + 60  # a busy CI machine
     async with httpx.AsyncClient(timeout=2) as client:
         while True:
             if process.returncode is not None:
@@ -251,7 +252,7 @@ async def test_s03_sigkill_restart_then_sigterm_drains(
     codes = [await closed_with(c.st) for c in fleet]
     assert all(code != 1001 for code in codes), codes  # no drain happened: the link just broke
 
-    second = await serve(database_url, log)
+    second = await serve(database_url, log, flags=False)
     processes.append(second)
     api = await login(second)
     await assert_all_open(api)
