@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import Base
@@ -32,7 +32,15 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         """Write queued bulk rows and pending ORM changes (no commit)."""
+        await self.session.flush()
         bulk, self._bulk = self._bulk, {}
         for model, rows in bulk.items():
-            await self.session.execute(insert(model), rows)
-        await self.session.flush()
+            # One executemany per distinct column set: rows with and without e.g. `phase`
+            # interleave, and an executemany needs identical keys (Core insert, no ORM overhead).
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                groups.setdefault(tuple(row), []).append(row)
+            table = model.__table__
+            assert isinstance(table, Table)
+            for group in groups.values():
+                await self.session.execute(insert(table), group)
