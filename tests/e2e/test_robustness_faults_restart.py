@@ -11,15 +11,20 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
+from tests.conftest import TEST_DB
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, MakeJoule, api_client, ocpp_url
 from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import add_station, add_token, eventually
@@ -133,6 +138,65 @@ async def test_s03_graceful_restart_keeps_transactions_open(make_joule: MakeJoul
 
 async def _received(st: TestStation, action: str) -> bool:
     return any(call[2] == action for call in st.received_calls)
+
+
+@asynccontextmanager
+async def writes_held(database_url: str) -> AsyncIterator[None]:
+    """Hold a lock that makes Joule's writes wait (not fail) until the block ends."""
+    if TEST_DB == "sqlite":
+        path = make_url(database_url).database
+        assert path
+        holder = sqlite3.connect(path, timeout=10, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")  # Joule's BEGIN IMMEDIATE waits (busy_timeout)
+            yield
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        return
+    locker = await asyncpg.connect(database_url)
+    try:
+        async with locker.transaction():
+            # Reads go on; every write to transactions waits for this lock.
+            await locker.execute("LOCK TABLE transactions IN EXCLUSIVE MODE")
+            yield
+    finally:
+        await locker.close()
+
+
+async def test_s03_drain_finishes_in_flight_messages(
+    make_joule: MakeJoule, database_url: str
+) -> None:
+    """Contract (SIGTERM drains): a stop in flight when the CSMS stops is answered, then 1001."""
+    joule = await make_joule()
+    api = await api_client(joule)
+    sid = "S03-DRAIN"
+    await add_station(api, sid, password=None)
+    await add_token(api, "S03-DRAIN-TAG")
+    st = await TestStation.connect(ocpp_url(joule), sid, subprotocols=["ocpp1.6"])
+    assert (await st.call("BootNotification", boot_payload("1.6")))["status"] == "Accepted"
+    t0 = now() - timedelta(minutes=20)
+    tx_id = await start_session(st, "1.6", "", tag="S03-DRAIN-TAG", wh=100, at=t0)
+    await api.aclose()
+
+    async with writes_held(database_url):
+        stop = asyncio.create_task(
+            st.call_frame("StopTransaction", stop_16(tx_id, 900, t0 + timedelta(minutes=15)))
+        )
+        await asyncio.sleep(0.3)  # the stop is in flight, waiting for the database
+        stopping = asyncio.create_task(joule.stop())
+        await asyncio.sleep(0.3)
+        assert not stop.done() and not stopping.done()  # the drain waits for it
+    frame = await asyncio.wait_for(stop, 10)
+    await asyncio.wait_for(stopping, 15)
+    assert frame[0] == 3, frame  # answered before the socket closed
+    assert await closed_with(st) == 1001
+
+    again = await make_joule()
+    api = await api_client(again)
+    tx = await transaction(api, tx_id)
+    assert tx["status"] == "completed" and tx["energy_wh"] == 800  # and it was durable
+    await api.aclose()
 
 
 # --- hard: SIGKILL of `joule serve`, then SIGTERM drains ------------------------------------
