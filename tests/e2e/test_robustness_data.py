@@ -380,6 +380,16 @@ async def test_s08_missing_seq_no_flags_incomplete_until_it_arrives(
     assert tx["incomplete"] is True and tx["missing_seq_nos"] == "1"
     listed = (await transactions(api, sid))[0]
     assert listed["incomplete"] is True and listed["missing_seq_nos"] == "1"
+    # E14: before final billing the operator asks whether seqNo 1 is still queued.
+    st.answers["GetTransactionStatus"] = lambda action, payload: {
+        "messagesInQueue": True,
+        "ongoingIndicator": False,
+    }
+    resp = await api.post(
+        f"/stations/{sid}/ocpp/GetTransactionStatus", json={"transactionId": "S08-TX"}
+    )
+    assert resp.status_code == 200 and resp.json()["response"]["messagesInQueue"] is True
+    assert st.received_calls[-1][2:] == ["GetTransactionStatus", {"transactionId": "S08-TX"}]
 
     late = tx_event("S08-TX", "Updated", 1, t0 + timedelta(minutes=10), wh=3000)
     assert (await st.call_frame("TransactionEvent", late))[0] == 3
