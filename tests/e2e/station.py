@@ -10,6 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from joule.ocpp.errors import OcppError
+from joule.ocpp.validation import validate
+from joule.ocpp.versions import OcppVersion
 
 Answer = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]] | dict[str, Any]]
 
@@ -49,6 +54,10 @@ class TestStation:
         self._reader = asyncio.create_task(self._read())
         self.answer_delay = 0.0
         self.silent = False  # do not answer CSMS calls at all (Q5)
+        # Every frame Joule sends must validate against the official schemas (issue 2).
+        self.check_schemas = True
+        self.schema_failures: list[str] = []
+        self._actions: dict[str, str] = {}  # message id → action of our CALL
 
     @classmethod
     async def connect(
@@ -66,7 +75,7 @@ class TestStation:
             hdrs.update(basic_auth(station_id, password))
         ws = await connect(
             f"{url}/{station_id}",
-            subprotocols=subprotocols or ["ocpp1.6"],  # type: ignore[list-item]
+            subprotocols=[Subprotocol(s) for s in subprotocols or ["ocpp1.6"]],
             additional_headers=hdrs,
             open_timeout=5,
             ping_interval=None,
@@ -87,11 +96,15 @@ class TestStation:
                     await self.inbox.put(message if isinstance(message, str) else message.decode())
                     continue
                 if isinstance(frame, list) and frame and frame[0] == 2:
+                    self._check(frame[2], "request", frame[3])
                     self.received_calls.append(frame)
                     task = asyncio.create_task(self._answer(frame))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 elif isinstance(frame, list) and len(frame) > 1 and frame[1] in self._pending:
+                    action = self._actions.pop(frame[1], None)
+                    if frame[0] == 3 and action is not None:
+                        self._check(action, "response", frame[2])
                     self._pending.pop(frame[1]).set_result(frame)
                 else:
                     await self.inbox.put(frame)
@@ -101,6 +114,20 @@ class TestStation:
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(ConnectionError("closed"))
+
+    @property
+    def version(self) -> OcppVersion | None:
+        sub = (self.ws.subprotocol or "").lower()
+        return OcppVersion.from_subprotocol(sub)
+
+    def _check(self, action: str, kind: str, payload: Any) -> None:
+        version = self.version
+        if not self.check_schemas or version is None:
+            return
+        try:
+            validate(version, action, kind, payload)  # type: ignore[arg-type]  # kind is str
+        except OcppError as exc:
+            self.schema_failures.append(f"{action} {kind}: {exc}")
 
     async def _answer(self, frame: list[Any]) -> None:
         if self.silent:
@@ -134,6 +161,7 @@ class TestStation:
         mid = message_id or f"{self.station_id}-{next(self._ids)}"
         fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._pending[mid] = fut
+        self._actions[mid] = action
         await self.send_raw(json.dumps([2, mid, action, payload]))
         return await asyncio.wait_for(fut, timeout)
 
@@ -153,3 +181,4 @@ class TestStation:
     async def close(self) -> None:
         await self.ws.close()
         self._reader.cancel()
+        assert not self.schema_failures, self.schema_failures
