@@ -269,7 +269,7 @@ class Joule:
 
             with contextlib.suppress(Exception):
                 await self.committer.run(offline)
-            await self.committer.stop()
+            await self.committer.stop(timeout=30)
         if self.engine is not None:
             await self.engine.dispose()
         self.stopped.set()
