@@ -41,11 +41,17 @@ def meter_values(tx: int, i: int) -> dict[str, object]:
         {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
     ]
     for phase in ("L1", "L2", "L3"):
-        sampled.append({"value": "10.0", "measurand": "Current.Import", "unit": "A", "phase": phase})
+        sampled.append(
+            {"value": "10.0", "measurand": "Current.Import", "unit": "A", "phase": phase}
+        )
         sampled.append({"value": "230.1", "measurand": "Voltage", "unit": "V", "phase": phase})
     sampled.append({"value": "55", "measurand": "SoC", "unit": "Percent"})
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": stamp, "sampledValue": sampled}]}
+    return {
+        "connectorId": 1,
+        "transactionId": tx,
+        "meterValue": [{"timestamp": stamp, "sampledValue": sampled}],
+    }
 
 
 async def station(url: str, sid: str, action: str, stop_at: float, counts: list[int]) -> None:
@@ -66,7 +72,12 @@ async def station(url: str, sid: str, action: str, stop_at: float, counts: list[
         if action == "MeterValues":
             frame = await call(
                 "StartTransaction",
-                {"connectorId": 1, "idTag": "BENCH", "meterStart": 0, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                {
+                    "connectorId": 1,
+                    "idTag": "BENCH",
+                    "meterStart": 0,
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
             )
             tx = int(frame[2]["transactionId"])  # type: ignore[index]
         counts.append(0)
@@ -77,13 +88,19 @@ async def station(url: str, sid: str, action: str, stop_at: float, counts: list[
             counts[idx] += 1
 
 
-async def measure(url: str, pid: int, action: str, stations: int, seconds: float) -> tuple[int, float]:
+async def measure(
+    url: str, pid: int, action: str, stations: int, seconds: float
+) -> tuple[int, float]:
     counts: list[int] = []
     warm = time.monotonic() + 2
-    await asyncio.gather(*(station(url, f"W{action[:2]}{i}", action, warm, []) for i in range(stations)))
+    await asyncio.gather(
+        *(station(url, f"W{action[:2]}{i}", action, warm, []) for i in range(stations))
+    )
     cpu0 = cpu_seconds(pid)
     stop_at = time.monotonic() + seconds
-    await asyncio.gather(*(station(url, f"S{action[:2]}{i}", action, stop_at, counts) for i in range(stations)))
+    await asyncio.gather(
+        *(station(url, f"S{action[:2]}{i}", action, stop_at, counts) for i in range(stations))
+    )
     return sum(counts), cpu_seconds(pid) - cpu0
 
 
@@ -99,7 +116,19 @@ def main() -> None:
     env = {**os.environ, "JOULE_UNKNOWN_STATIONS": "accept", "JOULE_LOG_LEVEL": "WARNING"}
     prof = os.environ.get("JOULE_PROFILE")
     pre = ["-m", "cProfile", "-o", prof] if prof else []
-    cmd = [sys.executable, *pre, "-m", "joule.cli.main", "serve", "--ocpp-port", str(ocpp), "--http-port", str(http), "--database-url", db]
+    cmd = [
+        sys.executable,
+        *pre,
+        "-m",
+        "joule.cli.main",
+        "serve",
+        "--ocpp-port",
+        str(ocpp),
+        "--http-port",
+        str(http),
+        "--database-url",
+        db,
+    ]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
@@ -109,11 +138,14 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         url = f"ws://127.0.0.1:{ocpp}/ocpp"
-        subprocess.run([sys.executable, "-m", "joule.cli.main", "station", "list", "--database-url", db], capture_output=True)
         for action in os.environ.get("JOULE_ACTIONS", "Heartbeat,MeterValues").split(","):
             n, cpu = asyncio.run(measure(url, proc.pid, action, args.stations, args.seconds))
-            print(f"{action:12s} {n:7d} msgs in {args.seconds:.0f} s = {n / args.seconds:8.0f} msg/s; "
-                  f"server CPU {cpu:.2f} s = {cpu / max(n, 1) * 1e6:7.1f} µs/msg ({db.split(':')[0]})")
+            rate = n / args.seconds
+            per_msg = cpu / max(n, 1) * 1e6
+            print(
+                f"{action:12s} {n:7d} msgs in {args.seconds:.0f} s = {rate:8.0f} msg/s; "
+                f"server CPU {cpu:.2f} s = {per_msg:7.1f} µs/msg ({db.split(':')[0]})"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -82,7 +82,9 @@ async def test_21_notification_is_kept_and_answered(
 
 def test_only_requests_needing_a_real_answer_are_left_unhandled() -> None:
     unhandled = sorted(
-        a for a in station_actions(V21) if ("2.x", a) not in HANDLERS and ("2.x", a) not in STATELESS
+        a
+        for a in station_actions(V21)
+        if ("2.x", a) not in HANDLERS and ("2.x", a) not in STATELESS
     )
     # Authorize/transactions belong to the transaction helper and may not be imported here.
     assert set(unhandled) - {"Authorize", "MeterValues", "TransactionEvent"} == {
