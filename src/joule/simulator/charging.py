@@ -91,6 +91,7 @@ def from_v16(payload: Payload, *, connector_id: int, at: datetime) -> ChargingPr
         valid_to=_time(payload.get("validTo")),
         transaction_id=str(tx) if tx is not None else None,
         installed_at=at,
+        raw=payload,
     )
 
 
@@ -116,6 +117,7 @@ def from_v2x(payload: Payload, *, evse_id: int, at: datetime) -> ChargingProfile
         valid_to=_time(payload.get("validTo")),
         transaction_id=payload.get("transactionId"),
         installed_at=at,
+        raw=payload,
     )
 
 

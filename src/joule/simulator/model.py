@@ -133,6 +133,7 @@ class Counters:
     callerrors_sent: int = 0
     timeouts: int = 0  # our CALLs the CSMS did not answer in time
     schema_failures: int = 0  # CSMS frames that broke the official schema
+    invalid_sent: int = 0  # our own messages that broke it (before quirks): a simulator bug
     sessions_started: int = 0
     sessions_completed: int = 0
     sessions_refused: int = 0  # token not accepted

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from typing import Any
 
 from joule.simulator.curves import Limit
 from joule.simulator.model import NOMINAL_VOLTAGE_V
@@ -59,6 +60,7 @@ class ChargingProfile:
     valid_to: datetime | None = None
     transaction_id: str | None = None  # Tx profiles: the transaction they belong to
     installed_at: datetime | None = None
+    raw: dict[str, Any] | None = field(default=None, compare=False)  # as the CSMS sent it
 
 
 @dataclass(frozen=True, slots=True)
