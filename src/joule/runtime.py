@@ -33,6 +33,7 @@ from joule.storage.db import create_engine, session_factory
 from joule.storage.models import Setting
 from joule.storage.repositories.activity import reset_presence
 from joule.storage.uow import UnitOfWork
+from joule.web.mount import close_live
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ class Joule:
                 settings=s,
                 clock=self.clock,
                 jwt_secret=secret,
+                events=self.bus,
             )
         )
         config = uvicorn.Config(
@@ -255,6 +257,8 @@ class Joule:
         if self.gateway is not None:
             await self.gateway.drain()
         if self.http_server is not None and self._http_task is not None:
+            # Open dashboard streams would hold the server's graceful shutdown open: end them.
+            close_live(self.http_server.config.app)
             self.http_server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._http_task, 10)

@@ -19,6 +19,7 @@ from joule.api.routes import (
     transactions,
 )
 from joule.domain.command.service import CommandService
+from joule.web.mount import install as install_dashboard
 
 PREFIX = "/api/v1"
 
@@ -54,4 +55,5 @@ def create_app(services: ApiServices) -> FastAPI:
         sites,
     ):
         app.include_router(module.router, prefix=PREFIX)
+    install_dashboard(app, services.events)  # the operator dashboard at / and /ui/ (ADR 0005)
     return app

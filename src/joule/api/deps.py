@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.api.security import InvalidToken, read_token
-from joule.bus.port import CommandSender
+from joule.bus.port import CommandSender, EventBus
 from joule.config import Settings
 from joule.domain.command.service import CommandService
 from joule.domain.operator import service as operators
@@ -37,6 +37,7 @@ class ApiServices:
     settings: Settings
     clock: Clock
     jwt_secret: str
+    events: EventBus | None = None  # domain events after commit (the dashboard's live pages)
 
 
 class Database:

@@ -1,0 +1,119 @@
+"""Dashboard sessions: the API's JWT in an HttpOnly, SameSite=Strict cookie, CSRF-checked forms."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from joule.api.deps import ApiServices, Database, get_database, get_services
+from joule.api.security import InvalidToken, issue_token, read_token
+from joule.domain.operator import service as operators
+from joule.domain.operator.rules import may_change
+from joule.storage.models import Operator
+
+SESSION_COOKIE = "joule_session"
+LOGIN_CSRF_COOKIE = "joule_login_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+LOGIN_PATH = "/ui/login"
+
+
+class LoginRequired(Exception):
+    """No valid session cookie: pages redirect to the login form, live endpoints answer 401."""
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without a valid CSRF token or from a foreign origin."""
+
+
+def csrf_token(session_token: str, secret: str) -> str:
+    """The CSRF token bound to one session: an HMAC of the session JWT with the server secret."""
+    digest = hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def new_login_csrf() -> str:
+    """A random double-submit token for the login form (there is no session to bind it to yet)."""
+    return secrets.token_urlsafe(32)
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another origin (Origin/Referer)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        # Browsers always send Origin on cross-site POSTs; its absence means same-origin or a
+        # non-browser client, which the CSRF token still has to satisfy.
+        return source is None
+    return urlsplit(source).netloc == request.headers.get("host", request.url.netloc)
+
+
+def check_login_csrf(request: Request, submitted: str) -> None:
+    """Refuse a login POST whose double-submit token does not match its cookie."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not same_origin(request) or not cookie or not hmac.compare_digest(cookie, submitted):
+        raise CsrfRejected("the login form expired; reload the page")
+
+
+def issue_session(services: ApiServices, operator: Operator) -> str:
+    """A session token: the same HS256 JWT the API issues, with the same lifetime."""
+    token, _ = issue_token(
+        operator_id=operator.id,
+        role=operator.role,
+        secret=services.jwt_secret,
+        now=services.clock.now(),
+        ttl_s=services.settings.jwt_ttl_s,
+    )
+    return token
+
+
+async def authenticate(db: Database, email: str, password: str) -> Operator | None:
+    """The active operator with these credentials, or None."""
+    return await db.read(lambda s: operators.authenticate(s, email, password))
+
+
+class WebSession:
+    """The logged-in operator of a dashboard request and what the role may do."""
+
+    def __init__(self, operator: Operator, token: str, secret: str) -> None:
+        self.operator = operator
+        self.csrf = csrf_token(token, secret)
+
+    @property
+    def may_command(self) -> bool:
+        """Admins and operators send commands; viewers only look."""
+        return may_change(self.operator.role)
+
+    def check_csrf(self, request: Request, submitted: str | None) -> None:
+        """Refuse a state-changing request without this session's CSRF token."""
+        if not same_origin(request) or not submitted:
+            raise CsrfRejected("missing CSRF token or foreign origin")
+        if not hmac.compare_digest(submitted, self.csrf):
+            raise CsrfRejected("bad CSRF token")
+
+
+async def get_web_session(
+    request: Request,
+    services: Annotated[ApiServices, Depends(get_services)],
+    db: Annotated[Database, Depends(get_database)],
+) -> WebSession:
+    """The session of the cookie; LoginRequired when absent, forged, expired or deactivated."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired
+    try:
+        claims = read_token(token, secret=services.jwt_secret, now=services.clock.now())
+    except InvalidToken:
+        raise LoginRequired from None
+    # Read on every request, as the API does: a deactivated operator is out at once.
+    operator = await db.read(lambda s: operators.get_active_operator(s, claims.operator_id))
+    if operator is None:
+        raise LoginRequired
+    return WebSession(operator, token, services.jwt_secret)
+
+
+Session = Annotated[WebSession, Depends(get_web_session)]

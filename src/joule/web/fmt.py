@@ -1,0 +1,44 @@
+"""Formatting for templates: UTC times (SQLite hands back naive ones), energy, JSON frames."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def utc(at: datetime) -> datetime:
+    """The same instant as an aware UTC datetime (stored times are UTC; SQLite drops the zone)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def when(at: datetime | None) -> str:
+    """An ISO-8601 UTC timestamp to the second, or an em dash."""
+    if at is None:
+        return "—"
+    return utc(at).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def kwh(wh: Decimal | None) -> str:
+    """Watt-hours shown as kWh with three decimals (Decimal all the way)."""
+    if wh is None:
+        return "—"
+    return f"{(Decimal(wh) / 1000).quantize(Decimal('0.001'))} kWh"
+
+
+def pretty(frame: str) -> str:
+    """A logged frame, indented when it is JSON (it may be truncated, then shown as is)."""
+    try:
+        return json.dumps(json.loads(frame), indent=1, ensure_ascii=False)
+    except ValueError:
+        return frame
+
+
+def jsonable(value: Any) -> Any:
+    """Event fields as JSON values: datetimes ISO-8601 UTC, Decimals as strings."""
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

@@ -1,0 +1,142 @@
+"""Live updates: bus events fanned out to the open pages as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Callable
+
+from joule.bus.port import EventBus
+from joule.domain import events
+from joule.web.fmt import jsonable
+
+QUEUE_SIZE = 256  # per open page; a page that falls this far behind is told to resync
+KEEPALIVE_S = 15.0  # a comment line keeps proxies from closing an idle stream
+MAX_STREAM_S = 300.0  # the browser reconnects (and re-authenticates) after this long
+RETRY_MS = 1000
+
+# The events a dashboard shows; everything else on the bus is not the browser's business.
+SHOWN: tuple[type[object], ...] = (
+    events.StationConnected,
+    events.StationDisconnected,
+    events.StationBooted,
+    events.ConnectorStatusChanged,
+    events.TransactionStarted,
+    events.TransactionUpdated,
+    events.TransactionEnded,
+    events.SecurityEventReceived,
+)
+
+
+def encode(event: object) -> tuple[str, str, str] | None:
+    """(station id, SSE event name, JSON data) for a shown event; None for the others."""
+    if not isinstance(event, SHOWN) or not dataclasses.is_dataclass(event):
+        return None
+    fields = {f.name: jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    station_id = str(fields.get("station_id", ""))
+    return station_id, type(event).__name__, json.dumps(fields, separators=(",", ":"))
+
+
+class Stream:
+    """One open page's queue of SSE messages, filtered to one station or the whole fleet."""
+
+    def __init__(self, station_id: str | None) -> None:
+        self.station_id = station_id
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_SIZE)
+        self.lagging = False
+
+    def offer(self, station_id: str, message: str) -> None:
+        """Queue a message for this page unless it is about another station."""
+        if self.station_id is not None and station_id != self.station_id:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # Never block the bus for a slow browser: drop, and have the page reload its state.
+            self.lagging = True
+
+    def end(self) -> None:
+        """Finish the stream (shutdown)."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+
+def sse(event: str, data: str) -> str:
+    """One Server-Sent Events message (data is one JSON line, so one data field)."""
+    return f"event: {event}\ndata: {data}\n\n"
+
+
+class LiveHub:
+    """Subscribes once to the bus and feeds every open page's stream."""
+
+    def __init__(self) -> None:
+        self._streams: set[Stream] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.closed = False
+
+    def attach(self, bus: EventBus) -> None:
+        """Subscribe to the bus (once)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = bus.subscribe(self._on_event)
+
+    async def _on_event(self, event: object) -> None:
+        encoded = encode(event)
+        if encoded is None:
+            return
+        station_id, name, data = encoded
+        message = sse(name, data)
+        for stream in list(self._streams):
+            stream.offer(station_id, message)
+
+    def open(self, station_id: str | None) -> Stream:
+        """A new stream for a page."""
+        stream = Stream(station_id)
+        self._streams.add(stream)
+        return stream
+
+    def discard(self, stream: Stream) -> None:
+        """Forget a finished stream."""
+        self._streams.discard(stream)
+
+    @property
+    def open_streams(self) -> int:
+        """How many pages are listening now."""
+        return len(self._streams)
+
+    def close(self) -> None:
+        """End every stream and unsubscribe, so a server shutdown is not held open by pages."""
+        self.closed = True
+        for stream in list(self._streams):
+            stream.end()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def messages(self, stream: Stream) -> AsyncIterator[str]:
+        """The SSE body of one stream: a hello, events as they come, keep-alives, then the end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MAX_STREAM_S
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            yield sse("hello", json.dumps({"station_id": stream.station_id}))
+            while not self.closed:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                try:
+                    message = await asyncio.wait_for(
+                        stream.queue.get(), timeout=min(KEEPALIVE_S, remaining)
+                    )
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if message is None:
+                    return
+                if stream.lagging:
+                    stream.lagging = False
+                    yield sse("resync", "{}")
+                yield message
+        finally:
+            self.discard(stream)

@@ -1,0 +1,211 @@
+"""What the pages show, read through the domain: fleet counts, a station's panels, a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.domain.command.service import commands_of
+from joule.domain.registry import stations, transactions
+from joule.domain.registry.stations import StationView
+from joule.domain.registry.transactions import TransactionDetail, TransactionView
+from joule.storage.models import (
+    BootRecord,
+    CommandRecord,
+    MessageLogEntry,
+    SecurityEvent,
+    StatusInterval,
+)
+from joule.web.fmt import utc
+
+PAGE = 500  # the domain's largest page; fleet-wide counts walk the list in pages of this size
+CHARGING = frozenset({"Charging"})  # 1.6 connector status; 2.x says Occupied + a transaction
+FAULTED = "Faulted"
+MESSAGE_ROWS = 100
+TRAIL_SCAN = 1000  # the per-station message log is bounded (Settings.message_log_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetCounts:
+    """The overview's headline numbers."""
+
+    stations: int = 0
+    online: int = 0
+    offline: int = 0
+    charging: int = 0
+    faulted: int = 0
+    sessions_today: int = 0
+    energy_today_wh: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Counts and every station with its connectors."""
+
+    counts: FleetCounts
+    stations: list[StationView]
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight UTC of `now`'s day: "today" on the overview is the UTC day."""
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+def station_state(view: StationView, charging_ids: set[str]) -> str:
+    """One word for a station: offline, faulted, charging or online (worst first)."""
+    if not view.station.online:
+        return "offline"
+    if view.station.status == FAULTED or any(c.status == FAULTED for c in view.connectors):
+        return "faulted"
+    if view.station.id in charging_ids or any(c.status in CHARGING for c in view.connectors):
+        return "charging"
+    return "online"
+
+
+async def _all_stations(session: AsyncSession) -> list[StationView]:
+    found: list[StationView] = []
+    while True:
+        page, total = await stations.list_stations(session, limit=PAGE, offset=len(found))
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
+
+
+async def _transactions_since(
+    session: AsyncSession, *, since: datetime | None, status: str | None
+) -> list[TransactionView]:
+    found: list[TransactionView] = []
+    while True:
+        page, total = await transactions.list_transactions(
+            session, since=since, status=status, limit=PAGE, offset=len(found)
+        )
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
+
+
+async def active_station_ids(session: AsyncSession) -> set[str]:
+    """Stations with an active transaction (2.x reports charging through TransactionEvent)."""
+    active = await _transactions_since(session, since=None, status="active")
+    return {v.transaction.station_id for v in active}
+
+
+async def overview(session: AsyncSession, *, now: datetime) -> tuple[Overview, set[str]]:
+    """The fleet with its counts, and the ids of stations charging now."""
+    views = await _all_stations(session)
+    charging_ids = await active_station_ids(session)
+    today = await _transactions_since(session, since=start_of_day(now), status=None)
+    states = [station_state(v, charging_ids) for v in views]
+    counts = FleetCounts(
+        stations=len(views),
+        online=sum(1 for v in views if v.station.online),
+        offline=sum(1 for v in views if not v.station.online),
+        charging=states.count("charging"),
+        faulted=states.count("faulted"),
+        sessions_today=len(today),
+        energy_today_wh=sum((v.energy_wh or Decimal(0) for v in today), Decimal(0)),
+    )
+    return Overview(counts=counts, stations=views), charging_ids
+
+
+@dataclass(frozen=True, slots=True)
+class StationPage:
+    """Everything the station page shows."""
+
+    view: StationView
+    boots: list[BootRecord]
+    sessions: list[TransactionView]
+    history: list[StatusInterval]
+    messages: list[MessageLogEntry]
+    messages_total: int
+    security_events: list[SecurityEvent]
+    commands: list[CommandRecord]
+    history_since: datetime
+    charging: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def matches(entry: MessageLogEntry, query: str) -> bool:
+    """Whether a message log row contains the search text (action, message id or frame)."""
+    needle = query.casefold()
+    return any(
+        needle in (text or "").casefold() for text in (entry.action, entry.message_id, entry.frame)
+    )
+
+
+async def station_page(
+    session: AsyncSession, station_id: str, *, now: datetime, query: str | None
+) -> StationPage:
+    """The station's panels; NotFound when unknown."""
+    view = await stations.get_station(session, station_id)
+    boots, _ = await stations.station_boots(session, station_id, limit=5, offset=0)
+    recent, _ = await transactions.list_transactions(
+        session, station_id=station_id, limit=10, offset=0
+    )
+    since = now - timedelta(hours=24)
+    history, _ = await stations.station_status_history(
+        session,
+        station_id,
+        evse_id=None,
+        connector_id=None,
+        since=since,
+        until=None,
+        limit=PAGE,
+        offset=0,
+    )
+    if query:
+        scanned, _ = await stations.station_messages(
+            session, station_id, action=None, limit=TRAIL_SCAN, offset=0
+        )
+        hits = [m for m in scanned if matches(m, query)]
+        messages, total = hits[:MESSAGE_ROWS], len(hits)
+    else:
+        messages, total = await stations.station_messages(
+            session, station_id, action=None, limit=MESSAGE_ROWS, offset=0
+        )
+    events, _ = await stations.station_security_events(
+        session, station_id, critical=None, limit=20, offset=0
+    )
+    commands, _ = await commands_of(session, station_id, action=None, limit=10, offset=0)
+    return StationPage(
+        view=view,
+        boots=boots,
+        sessions=recent,
+        history=history,
+        messages=messages,
+        messages_total=total,
+        security_events=events,
+        commands=commands,
+        history_since=since,
+        charging=any(v.transaction.status == "active" for v in recent),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One transaction, its meter values and the station's OCPP trail in its time window."""
+
+    detail: TransactionDetail
+    trail: list[MessageLogEntry]
+
+
+async def session_page(session: AsyncSession, pk: int, *, now: datetime) -> SessionPage:
+    """The session detail; NotFound when unknown."""
+    detail = await transactions.get_transaction(session, pk)
+    tx = detail.view.transaction
+    # Station times may be skewed or replayed from an offline queue, so the window spans both the
+    # station's start/stop and Joule's own receive times (created_at, updated_at); the slack
+    # catches the Authorize before and the last answer after.
+    starts = [utc(tx.created_at)] + ([utc(tx.started_at)] if tx.started_at else [])
+    ends = [utc(tx.updated_at), utc(tx.stopped_at) if tx.stopped_at else now]
+    if tx.status == "active":
+        ends.append(now)
+    lo, hi = min(starts) - timedelta(seconds=30), max(ends) + timedelta(seconds=30)
+    scanned, _ = await stations.station_messages(
+        session, tx.station_id, action=None, limit=TRAIL_SCAN, offset=0
+    )
+    trail = sorted((m for m in scanned if lo <= utc(m.at) <= hi), key=lambda m: (utc(m.at), m.id))
+    return SessionPage(detail=detail, trail=trail)
