@@ -80,3 +80,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     log_json: bool = False
     log_level: str = "INFO"
+
+    # Monitoring and alerts (domain/alerting): how often the rules are evaluated, e-mail delivery
+    # (no SMTP host: no e-mail), webhook retries with exponential back-off, bulk command fan-out.
+    alert_interval_s: float = Field(default=15.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "joule@localhost"
+    webhook_attempts: int = Field(default=5, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, ge=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    bulk_concurrency: int = Field(default=10, ge=1)

@@ -386,3 +386,79 @@ class CommandRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # answered | callerror | timeout | offline
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertRule(Base):
+    """An alert rule's editable settings; rules without a row run with their defaults."""
+
+    __tablename__ = "alert_rules"
+    rule: Mapped[str] = mapped_column(String(48), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Alert(Base):
+    """A raised alert: at most one not-yet-resolved alert per (rule, target)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_rule_target_state", "rule", "target", "state"),
+        Index("ix_alerts_state_raised", "state", "raised_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(160))  # e.g. "CS-1", "CS-1/1/1", "CS-1/tx/42"
+    station_id: Mapped[str | None] = mapped_column(String(48), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    severity: Mapped[str] = mapped_column(String(16))  # critical | warning | info
+    state: Mapped[str] = mapped_column(String(16))  # open | acknowledged | resolved
+    message: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Webhook(Base):
+    """An HTTP endpoint alerts are delivered to, HMAC-signed with its secret."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    rules: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: every rule
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: every site
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One delivery attempt of an alert change to a webhook (the delivery log)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(32))  # alert.raised | alert.resolved | …
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertSubscription(Base):
+    """An e-mail address that receives alerts, optionally only of some rules or one site."""
+
+    __tablename__ = "alert_subscriptions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    rules: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: every rule
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: every site
+    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

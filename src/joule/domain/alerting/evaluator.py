@@ -1,0 +1,128 @@
+"""The alert evaluator: runs the rules every interval, and soon after a relevant domain event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from joule.domain.alerting import rules
+from joule.domain.alerting.service import (
+    AlertChanged,
+    load_snapshot,
+    open_counts,
+    reconcile,
+    rule_settings,
+)
+from joule.domain.events import (
+    ConnectorStatusChanged,
+    SecurityEventReceived,
+    StationBooted,
+    StationConnected,
+    StationDisconnected,
+    TransactionEnded,
+    TransactionStarted,
+)
+from joule.kit.clock import Clock
+from joule.storage.committer import GroupCommitter
+from joule.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Events after which a condition may have appeared or cleared: evaluate without waiting.
+_WAKING = (
+    ConnectorStatusChanged,
+    SecurityEventReceived,
+    StationBooted,
+    StationConnected,
+    StationDisconnected,
+    TransactionEnded,
+    TransactionStarted,
+)
+_DEBOUNCE_S = 0.2  # a burst of StatusNotifications costs one evaluation
+
+
+class AlertEvaluator:
+    """Evaluates every rule over the network and reconciles the alerts table."""
+
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        clock: Clock,
+        *,
+        interval_s: float,
+        heartbeat_interval_s: int,
+        on_counts: Callable[[dict[tuple[str, str], int]], None] | None = None,
+    ) -> None:
+        self._committer = committer
+        self._clock = clock
+        self._interval_s = interval_s
+        self._heartbeat_interval_s = heartbeat_interval_s
+        self._on_counts = on_counts
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.evaluations = 0
+
+    async def on_event(self, event: object) -> None:
+        """Bus subscriber: a relevant event brings the next evaluation forward."""
+        if isinstance(event, _WAKING):
+            self._wake.set()
+
+    async def start(self) -> None:
+        """Start the periodic evaluation."""
+        self._task = asyncio.create_task(self._run(), name="alert-evaluator")
+
+    async def stop(self) -> None:
+        """Stop evaluating (an evaluation in flight is cancelled; it commits nothing half-way)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def evaluate(self) -> list[AlertChanged]:
+        """Run every rule once now and return the alerts raised and resolved."""
+        async with self._lock:
+            now = self._clock.now()
+
+            async def read(uow: UnitOfWork) -> tuple[dict[str, rules.RuleSettings], rules.Snapshot]:
+                settings = await rule_settings(uow.session)
+                return settings, await load_snapshot(uow.session, settings, now=now)
+
+            settings, snapshot = await self._committer.read(read)
+            findings = rules.evaluate(
+                snapshot, settings, now=now, heartbeat_interval_s=self._heartbeat_interval_s
+            )
+
+            async def write(uow: UnitOfWork) -> list[AlertChanged]:
+                return await reconcile(uow, findings, now=now)
+
+            changes = await self._committer.run(write)
+            self.evaluations += 1
+            if self._on_counts is not None:
+                await self.refresh_counts()
+            return changes
+
+    async def refresh_counts(self) -> None:
+        """Report the unresolved alerts by (rule, state) to the counts callback."""
+        if self._on_counts is None:
+            return
+
+        async def count(uow: UnitOfWork) -> dict[tuple[str, str], int]:
+            return await open_counts(uow.session)
+
+        self._on_counts(await self._committer.read(count))
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval_s)
+            if self._wake.is_set():
+                await asyncio.sleep(_DEBOUNCE_S)
+                self._wake.clear()
+            try:
+                await self.evaluate()
+            except Exception:
+                # Monitoring must outlive a bad evaluation (e.g. the database busy for a while).
+                log.exception("alert evaluation failed")
