@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from joule.cli import bench, db, operator, serve, station
+from joule.cli import bench, db, operator, serve, simulate, station
 
 app = typer.Typer(
     help="Joule — an open-source Charging Station Management System.", no_args_is_help=True
 )
 app.command("serve")(serve.serve)
+app.command("simulate")(simulate.simulate)
 app.command("bench")(bench.bench)
 app.add_typer(db.app, name="db")
 app.add_typer(operator.app, name="operator")

@@ -124,9 +124,12 @@ class Outbox:
         """Deliver posted messages in order (dropped while offline: on_result gets None)."""
         while True:
             out, on_result = await self._posts.get()
-            result = await self.send(out)
-            if on_result is not None:
-                on_result(result)
+            try:
+                result = await self.send(out)
+                if on_result is not None:
+                    on_result(result)
+            finally:
+                self._posts.task_done()
 
     # -- transaction messages ----------------------------------------------------------------
 
@@ -145,8 +148,9 @@ class Outbox:
         return len(self._queue)
 
     async def drained(self) -> None:
-        """Return once every queued transaction message has been delivered or discarded."""
+        """Return once every queued message has been delivered (or discarded, or dropped)."""
         await self._idle.wait()
+        await self._posts.join()
 
     async def run(self) -> None:
         """Deliver transaction messages forever, oldest first."""

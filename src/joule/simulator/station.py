@@ -1,9 +1,5 @@
-"""A simulated charging station: its connection, boot, heartbeat, and a scripting API.
-
-Connection (P4 §5.3): after a lost link the station waits RetryBackOffWaitMinimum + random
-(RetryBackOffRandomRange) and doubles on every failure up to RetryBackOffRepeatTimes. It boots
-once per power-up (J16 §5.4: a reconnect is no reboot), waiting out Pending and Rejected by the
-interval the CSMS gives (B02, B03), and sends only BootNotification until Accepted (B01.FR.08).
+"""A simulated charging station: one identity with its EVSEs, meter, state machine and
+connection, and a scripting API (plug in, present a token, fault, go offline, reboot, counters).
 """
 
 from __future__ import annotations
@@ -19,31 +15,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import WebSocketException
-
 from joule.kit.clock import Clock, SystemClock, utc_iso
 from joule.ocpp.versions import OcppVersion
 from joule.simulator import quirks as q
 from joule.simulator.arrivals import PATTERNS, SessionPattern
-from joule.simulator.backoff import reconnect_delay_s
 from joule.simulator.chargepoint import ChargePoint, RemoteStarter
 from joule.simulator.commands import Commands
 from joule.simulator.configuration import ConfigStore, default_settings
-from joule.simulator.dialect import Dialect, StationInfo, read_boot
+from joule.simulator.connection import Connection, Identity
+from joule.simulator.dialect import Dialect, StationInfo
 from joule.simulator.dialect2x import Dialect2x
 from joule.simulator.dialect16 import Dialect16
 from joule.simulator.effects import Ev, Session
 from joule.simulator.handlers2x import Handlers2x
 from joule.simulator.handlers16 import Handlers16
-from joule.simulator.link import (
-    CallErrorReceived,
-    InboundHandler,
-    Link,
-    LinkClosed,
-    Reply,
-    open_socket,
-)
+from joule.simulator.link import InboundHandler, Link, Reply
 from joule.simulator.maintenance import Maintenance
 from joule.simulator.model import (
     EV_MODELS,
@@ -59,8 +45,6 @@ from joule.simulator.profiles import StationProfile
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_BOOT_RETRY_S = 30.0  # a BootNotification without an answer, or an interval of 0
-_REBOOT_S = 2.0  # how long a reboot keeps the station away
 
 
 @dataclass(frozen=True)
@@ -148,20 +132,21 @@ class SimulatedStation:
         )
         self.commands = Commands(self.chargepoint)
         self.maintenance = Maintenance(self.chargepoint, self)
-        self._check_schemas = check_schemas
-        self.link: Link | None = None
-        self.boot_status: str | None = None
-        self.booted = asyncio.Event()  # the current power-up's boot was Accepted
-        self._needs_boot = True
-        self._boot_reason = "PowerUp"
-        self._rebooting = False
-        self._offline = False  # the network is down (go_offline)
-        self._network = asyncio.Event()
-        self._network.set()
-        self._stopping = False
         self._tasks: list[asyncio.Task[Any]] = []
         self._handle: InboundHandler = (
             Handlers16(self) if spec.version is OcppVersion.V16 else Handlers2x(self)
+        )
+        self.connection = Connection(
+            Identity(url, spec.station_id, self.quirks, check_schemas),
+            dialect=self.dialect,
+            config=self.config,
+            counters=self.counters,
+            outbox=self.outbox,
+            handler=self._handle,
+            info=self.info,
+            on_linked=self._linked,
+            on_clock=self._set_clock,
+            rng=self.rng,
         )
 
     # -- identity and time -------------------------------------------------------------------
@@ -190,16 +175,41 @@ class SimulatedStation:
             return at.astimezone(self._zone).strftime("%Y-%m-%dT%H:%M:%S")
         return utc_iso(at)
 
+    def _set_clock(self) -> None:
+        self._clock_set = True
+
+    def _linked(self, booted: bool) -> None:
+        """Online: after a boot every status goes out, after a reconnect what changed (C16 §4.9)."""
+        now = self.clock.now()
+        self.chargepoint.resync_status(now, everything=booted)
+        if self.traffic:
+            self.chargepoint.start_traffic(now)
+
+    @property
+    def link(self) -> Link | None:
+        """The open WebSocket link, if any."""
+        return self.connection.link
+
+    @property
+    def booted(self) -> asyncio.Event:
+        """Set once this power-up's boot is Accepted."""
+        return self.connection.booted
+
+    @property
+    def boot_status(self) -> str | None:
+        """The CSMS's last verdict on our BootNotification."""
+        return self.connection.boot_status
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Power up: connect, boot, and run until stopped."""
         loop = asyncio.get_running_loop()
         for work in (
-            self._connection_loop(),
+            self.connection.run(),
             self.outbox.run(),
             self.outbox.run_posts(),
-            self._heartbeat_loop(),
+            self.connection.heartbeats(),
             self._tick_loop(),
         ):
             self._tasks.append(loop.create_task(work))
@@ -216,11 +226,8 @@ class SimulatedStation:
         if self.outbox.online.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox.drained(), drain_s)
-        self._stopping = True
-        link = self.link
-        if link is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(link.close(1000, "station shutting down"), 5)
+        self.connection.stopping = True
+        await self.connection.close_link("station shutting down")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -230,7 +237,7 @@ class SimulatedStation:
 
     async def wait_booted(self, timeout: float = 30.0) -> None:
         """Wait until the boot is Accepted."""
-        await asyncio.wait_for(self.booted.wait(), timeout)
+        await asyncio.wait_for(self.connection.booted.wait(), timeout)
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every queued transaction message was delivered (or discarded)."""
@@ -250,137 +257,9 @@ class SimulatedStation:
         """The transactions running now."""
         return [e.active for e in self.chargepoint.evses.values() if e.active is not None]
 
-    def _backoff(self, attempt: int) -> float:
-        return reconnect_delay_s(
-            attempt,
-            wait_minimum_s=float(self.config.get_int("RetryBackOffWaitMinimum")),
-            random_range_s=float(self.config.get_int("RetryBackOffRandomRange")),
-            repeat_times=self.config.get_int("RetryBackOffRepeatTimes"),
-            rng=self.rng,
-        )
-
-    async def _connection_loop(self) -> None:
-        attempt = 0
-        while not self._stopping:
-            try:
-                if self._offline:
-                    raise OSError("the network is down")
-                ws = await self._open()
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                self.counters.connect_failures += 1
-                log.debug("%s: connect failed: %s", self.station_id, exc)
-                await asyncio.sleep(self._backoff(attempt))
-                attempt += 1
-                continue
-            await self._session(ws)
-            if self._stopping:
-                return
-            if self._rebooting:
-                await asyncio.sleep(_REBOOT_S)  # a reboot reconnects at once, no back-off
-                self._rebooting = False
-                attempt = 0
-                continue
-            await asyncio.sleep(self._backoff(0))  # P4 §5.3: the first attempt after a loss
-            attempt = 1
-
-    async def _open(self) -> ClientConnection:
-        answer_pings = q.NO_PING_REPLIES not in self.quirks
-        ws = await open_socket(
-            self.url,
-            self.station_id,
-            version=self.version,
-            password=self._password(),
-            offer_subprotocol=q.NO_SUBPROTOCOL not in self.quirks,
-            answer_pings=answer_pings,
-            ping_interval_s=float(self.config.get_int("WebSocketPingInterval")) or None,
-        )
-        chosen = ws.subprotocol
-        if chosen is not None and chosen != self.version.subprotocol:
-            await ws.close(1002, "subprotocol not offered")
-            raise OSError(f"the CSMS chose {chosen}")
-        return ws
-
-    def _password(self) -> str | None:
-        value = self.config.get("AuthorizationKey")
-        return value or None
-
-    async def _session(self, ws: ClientConnection) -> None:
-        link = Link(
-            ws,
-            self.version,
-            on_call=self._handle,
-            counters=self.counters,
-            check_schemas=self._check_schemas,
-        )
-        self.link = link
-        reader = asyncio.get_running_loop().create_task(link.run())
-        if self.counters.connects:
-            self.counters.reconnects += 1
-        self.counters.connects += 1
-        try:
-            if self._needs_boot:
-                if not await self._boot(link):
-                    return
-                self.chargepoint.resync_status(self.clock.now(), everything=True)
-            else:
-                self.chargepoint.resync_status(self.clock.now(), everything=False)
-            self.outbox.attach(link)
-            if self.traffic:
-                self.chargepoint.start_traffic(self.clock.now())
-            await link.wait_closed()
-        finally:
-            self.outbox.detach()
-            self.link = None
-            if not link.closed:
-                link.abort()
-            with contextlib.suppress(Exception):
-                await reader
-
-    async def _boot(self, link: Link) -> bool:
-        """BootNotification until Accepted; Pending/Rejected wait out their interval."""
-        while not link.closed:
-            self.counters.boots += 1
-            try:
-                result = await self.outbox.call_on(
-                    link, self.dialect.boot(self.info(), self._boot_reason)
-                )
-            except LinkClosed:
-                return False
-            except (CallErrorReceived, TimeoutError):
-                await _wait_or_closed(link, _BOOT_RETRY_S)
-                continue
-            answer = read_boot(result)
-            self.boot_status = answer.status
-            if answer.status == "Accepted":
-                if answer.interval_s > 0:
-                    self.config.put("HeartbeatInterval", answer.interval_s)
-                self._clock_set = True  # the CSMS's currentTime sets the clock (Q8)
-                self._needs_boot = False
-                self._boot_reason = "PowerUp"
-                self.counters.booted = 1
-                self.booted.set()
-                return True
-            # B02.FR.01 / B03.FR.01: try again after the interval the CSMS gave.
-            await _wait_or_closed(link, float(answer.interval_s) or _BOOT_RETRY_S)
-        return False
-
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await self.outbox.online.wait()
-            interval = self.config.get_int("HeartbeatInterval")
-            if interval <= 0:
-                await asyncio.sleep(5.0)
-                continue
-            idle = time.monotonic() - self.outbox.last_activity
-            if idle < interval:
-                await asyncio.sleep(min(interval - idle, 5.0))
-                continue
-            await self.send_heartbeat()
-
     async def send_heartbeat(self) -> None:
-        """Heartbeat now; its currentTime sets the clock."""
-        if await self.outbox.send(self.dialect.heartbeat()) is not None:
-            self._clock_set = True
+        """Heartbeat now (TriggerMessage)."""
+        await self.connection.send_heartbeat()
 
     async def _tick_loop(self) -> None:
         while True:
@@ -397,21 +276,16 @@ class SimulatedStation:
         """Reboot: end transactions, close, come back and boot; returns once Accepted again."""
         cp = self.chargepoint
         cp.accepting = False
-        trigger = "ResetCommand"
-        self.commands.stop_all(reason=stop_reason, trigger=trigger)
-        if graceful and self.online:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox.drained(), 10.0)
-        self._needs_boot = True
-        self._boot_reason = boot_reason
-        self._rebooting = True
-        self.booted.clear()
-        link = self.link
-        if link is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(link.close(1000, "rebooting"), 5)
-        await self.booted.wait()
-        cp.accepting = True
+        try:
+            self.commands.stop_all(reason=stop_reason, trigger="ResetCommand")
+            if graceful and self.online:
+                # C16 §5.14 Soft: stop transactions gracefully (their messages go out) first.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.outbox.drained(), 10.0)
+            await self.connection.restart(boot_reason)
+            await self.connection.booted.wait()
+        finally:
+            cp.accepting = True
 
     # -- scripting API -------------------------------------------------------------------------
 
@@ -459,24 +333,17 @@ class SimulatedStation:
 
     def go_offline(self) -> None:
         """The network goes down: the link drops and reconnects fail until come_back()."""
-        self._offline = True
-        if self.link is not None:
-            self.link.abort()
+        self.connection.offline = True
+        self.connection.abort()
 
     def come_back(self) -> None:
         """The network is back: the next reconnection attempt succeeds."""
-        self._offline = False
+        self.connection.offline = False
 
     def drop_connection(self) -> None:
         """An abrupt disconnect (no close frame); the station reconnects with back-off."""
-        if self.link is not None:
-            self.link.abort()
+        self.connection.abort()
 
     async def handle_call(self, action: str, payload: dict[str, Any]) -> Reply:
         """Answer a CSMS CALL as this station would (what the link calls)."""
         return await self._handle(action, payload)
-
-
-async def _wait_or_closed(link: Link, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(link.wait_closed(), seconds)
