@@ -27,6 +27,7 @@ from joule.domain.station import service as stations
 from joule.gateway.ports import StationAccess
 from joule.gateway.server import Gateway
 from joule.kit.clock import Clock, SystemClock
+from joule.runtime_monitoring import Monitoring, connected_count
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
 from joule.storage.db import create_engine, session_factory
@@ -161,6 +162,7 @@ class Joule:
     bus: MemoryBus | None = None
     gateway: Gateway | None = None
     activity: ActivityRecorder | None = None
+    monitoring: Monitoring | None = None
     http_server: uvicorn.Server | None = None
     http_port: int | None = None
     _http_task: asyncio.Task[Any] | None = None
@@ -215,24 +217,27 @@ class Joule:
             log_limit=s.message_log_limit,
         )
         await self.activity.start()
+        # Monitoring (issue 4): metered ports around the gateway, alerts, delivery, bulk jobs.
+        self.monitoring = monitoring = Monitoring(s, self.clock, committer)
         self.gateway = Gateway(
             s,
             directory=StationDirectoryAdapter(committer, self.clock, self.node),
-            sink=self.bus,
-            observer=self.activity,
+            sink=monitoring.metered_sink(self.bus),
+            observer=monitoring.metered_observer(self.activity),
         )
         await self.gateway.start()
         secret = await _jwt_secret(committer, s.jwt_secret)
         app = create_app(
             ApiServices(
                 committer=committer,
-                commands=self.gateway,
+                commands=monitoring.metered_sender(self.gateway),
                 settings=s,
                 clock=self.clock,
                 jwt_secret=secret,
                 events=self.bus,
             )
         )
+        await monitoring.start(app, self.bus, connected=connected_count(self.gateway))
         config = uvicorn.Config(
             app, host=s.host, port=s.http_port, log_level="warning", access_log=False, lifespan="on"
         )
@@ -262,6 +267,8 @@ class Joule:
             self.http_server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._http_task, 10)
+        if self.monitoring is not None:
+            await self.monitoring.stop()
         if self.activity is not None:
             await self.activity.stop()
         if self.committer is not None:
