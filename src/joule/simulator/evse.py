@@ -165,9 +165,9 @@ class Evse:
     def unplug(self, at: datetime) -> None:
         """The cable is pulled: a running transaction ends (EVDisconnected)."""
         self._integrate(at)
+        self.ev = None  # gone before the transaction ends: its state is Idle, not EVConnected
         if self.active is not None:
             self.end(at, reason="EVDisconnected", trigger="EVCommunicationLost")
-        self.ev = None
         self.session = None
         self.meter.soc = None
         self._apply_pending_availability()

@@ -63,7 +63,10 @@ class Outbox:
         self._idle.set()
         self.on_tx_answer: TxListener | None = None
         self.last_activity = time.monotonic()
-        self._posts: asyncio.Queue[tuple[Outgoing, PostListener | None]] = asyncio.Queue()
+        self._posts: deque[tuple[Outgoing, PostListener | None]] = deque()
+        self._posted = asyncio.Event()
+        self._posts_idle = asyncio.Event()
+        self._posts_idle.set()
 
     # -- link --------------------------------------------------------------------------------
 
@@ -118,18 +121,23 @@ class Outbox:
 
     def post(self, out: Outgoing, on_result: PostListener | None = None) -> None:
         """Send a non-transaction message soon, after those posted before it."""
-        self._posts.put_nowait((out, on_result))
+        self._posts.append((out, on_result))
+        self._posts_idle.clear()
+        self._posted.set()
 
     async def run_posts(self) -> None:
         """Deliver posted messages in order (dropped while offline: on_result gets None)."""
         while True:
-            out, on_result = await self._posts.get()
-            try:
-                result = await self.send(out)
-                if on_result is not None:
-                    on_result(result)
-            finally:
-                self._posts.task_done()
+            if not self._posts:
+                self._posts_idle.set()
+                self._posted.clear()
+                await self._posted.wait()
+                continue
+            out, on_result = self._posts[0]
+            result = await self.send(out)
+            self._posts.popleft()
+            if on_result is not None:
+                on_result(result)
 
     # -- transaction messages ----------------------------------------------------------------
 
@@ -139,6 +147,11 @@ class Outbox:
         self._counters.queued = len(self._queue)
         self._idle.clear()
         self._queued.set()
+
+    def waiting(self) -> list[tuple[str, Payload]]:
+        """Every message not yet sent, as (action, payload): transaction messages first."""
+        queued = [(m.action, m.render()) for m in self._queue]
+        return queued + [(out.action, out.payload) for out, _ in self._posts]
 
     def pending_for(self, transaction_id: str) -> int:
         """Messages of this transaction still waiting (2.x GetTransactionStatus, E14)."""
@@ -150,7 +163,7 @@ class Outbox:
     async def drained(self) -> None:
         """Return once every queued message has been delivered (or discarded, or dropped)."""
         await self._idle.wait()
-        await self._posts.join()
+        await self._posts_idle.wait()
 
     async def run(self) -> None:
         """Deliver transaction messages forever, oldest first."""
