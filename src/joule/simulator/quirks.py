@@ -133,9 +133,8 @@ def apply_quirks(
     quirks: frozenset[str], version: OcppVersion, action: str, payload: Payload
 ) -> Payload:
     """The payload as a station with these quirks sends it (changed in place and returned)."""
-    for name in quirks:
-        bend = _PAYLOAD_QUIRKS.get(name)
-        if bend is not None:
+    for name, bend in _PAYLOAD_QUIRKS.items():  # a fixed order: kWh first, then numbers
+        if name in quirks:
             bend(version, action, payload)
     return payload
 
