@@ -22,6 +22,7 @@ from joule.config import Role, Settings
 from joule.domain import handlers_index
 from joule.domain.activity import ActivityRecorder
 from joule.domain.dispatcher import Dispatcher
+from joule.domain.events import StationConnected, StationDisconnected
 from joule.domain.operator import service as operators
 from joule.domain.station import service as stations
 from joule.gateway.ports import StationAccess
@@ -104,6 +105,8 @@ class StationDirectoryAdapter:
                 security_profile=security_profile,
                 at=at,
             )
+            # Published after commit: the dashboard's live pages and the alert rules follow it.
+            uow.emit(StationConnected(station_id=station_id, ocpp_version=ocpp_version, at=at))
 
         await self.committer.run(work)
 
@@ -111,9 +114,10 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
-            await stations.mark_disconnected(
+            if await stations.mark_disconnected(
                 uow.session, station_id=station_id, at=at, node=self.node
-            )
+            ):  # not when a newer socket already holds the station (it is still online)
+                uow.emit(StationDisconnected(station_id=station_id, at=at))
 
         await self.committer.run(work)
 

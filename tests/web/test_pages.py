@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from joule.runtime import Joule
-from tests.e2e.test_charging_session import add_station
+from tests.e2e.test_charging_session import add_station, eventually
 from tests.e2e.test_commands import booted
 from tests.web.conftest import base_url, csrf_of, web_login
 
@@ -102,8 +102,14 @@ async def test_station_page_shows_identity_log_search_and_commands(
     assert "Acme" in html and "connected" in html and "HighTemperature" in html
     assert 'data-command="reset"' in html and "BootNotification" in html
     assert "<svg" in html and "st-fault" in html  # the status timeline
-    found = await web.get("/ui/stations/ST-1", params={"q": "heartbeat"})
-    assert "Heartbeat" in found.text and "BootNotification</td>" not in found.text
+
+    async def searched() -> str | None:
+        # The message log is written by the activity recorder in batches (every 0.5 s).
+        found = await web.get("/ui/stations/ST-1", params={"q": "heartbeat"})
+        return found.text if "<td>Heartbeat</td>" in found.text else None
+
+    found = await eventually(searched)
+    assert "<td>BootNotification</td>" not in found
     missing = await web.get("/ui/stations/NOPE")
     assert missing.status_code == 404 and "NOPE" in missing.text
 
