@@ -1,0 +1,148 @@
+"""Alert service on a real database: snapshot from handled OCPP messages, raise, de-duplicate,
+acknowledge, auto-resolve, rule thresholds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.domain.helpers import T0, V16, add_station, handle, rows
+
+from joule.domain.alerting import rules, service
+from joule.domain.alerting.evaluator import AlertEvaluator
+from joule.domain.alerting.rules import Finding
+from joule.domain.alerting.service import AlertChanged
+from joule.domain.station import service as stations
+from joule.kit.clock import FixedClock
+from joule.kit.errors import Conflict, Invalid, NotFound
+from joule.storage.committer import GroupCommitter
+from joule.storage.models import Alert
+from joule.storage.uow import UnitOfWork
+
+
+def finding(target: str = "CS-1/1/1", message: str = "Faulted") -> Finding:
+    return Finding(rules.CONNECTOR_FAULTED, target, "CS-1", None, "critical", message, {})
+
+
+async def reconcile(
+    committer: GroupCommitter, *found: Finding, minutes: int = 0
+) -> list[AlertChanged]:
+    async def work(uow: UnitOfWork) -> list[AlertChanged]:
+        return await service.reconcile(uow, list(found), now=T0 + timedelta(minutes=minutes))
+
+    return await committer.run(work)
+
+
+async def test_one_alert_per_rule_and_target_until_it_resolves(committer: GroupCommitter) -> None:
+    raised = await reconcile(committer, finding(), finding("CS-1/2/1"))
+    assert [c.event for c in raised] == ["alert.raised", "alert.raised"]
+    again = await reconcile(
+        committer, finding(message="Faulted (GroundFailure)"), finding("CS-1/2/1"), minutes=1
+    )
+    assert again == []
+    first, _ = await rows(committer, Alert)
+    assert first.message == "Faulted (GroundFailure)"
+    assert first.last_seen_at.replace(tzinfo=None) == (T0 + timedelta(minutes=1)).replace(
+        tzinfo=None
+    )
+
+    resolved = await reconcile(committer, finding("CS-1/2/1"), minutes=2)
+    assert [(c.event, c.alert["target"]) for c in resolved] == [("alert.resolved", "CS-1/1/1")]
+    # The condition comes back: a new alert, the resolved one stays as history.
+    back = await reconcile(committer, finding(), finding("CS-1/2/1"), minutes=3)
+    assert [c.event for c in back] == ["alert.raised"]
+    assert [a.state for a in await rows(committer, Alert)] == ["resolved", "open", "open"]
+
+
+async def test_acknowledge(committer: GroupCommitter) -> None:
+    [raised] = await reconcile(committer, finding())
+    alert_id = raised.alert["id"]
+
+    async def ack(uow: UnitOfWork) -> str:
+        row = await service.acknowledge(uow, alert_id, operator="ops@example.test", at=T0)
+        return row.state
+
+    assert await committer.run(ack) == "acknowledged"
+    assert await committer.run(ack) == "acknowledged"  # idempotent
+    # Acknowledged is still unresolved: no second alert, and it resolves when the fault clears.
+    assert await reconcile(committer, finding()) == []
+    [resolved] = await reconcile(committer)
+    assert resolved.alert["acknowledged_by"] == "ops@example.test"
+    with pytest.raises(Conflict):
+        await committer.run(ack)
+
+    async def missing(uow: UnitOfWork) -> None:
+        await service.acknowledge(uow, 999, operator="x", at=T0)
+
+    with pytest.raises(NotFound):
+        await committer.run(missing)
+
+
+async def test_rule_updates_are_checked_and_merged(committer: GroupCommitter) -> None:
+    async def update(uow: UnitOfWork) -> rules.RuleSettings:
+        await service.update_rule(
+            uow.session, rules.BOOT_LOOP, enabled=None, params={"boots": 3}, at=T0
+        )
+        return await service.update_rule(
+            uow.session, rules.BOOT_LOOP, enabled=False, params={"minutes": 10}, at=T0
+        )
+
+    config = await committer.run(update)
+    assert config == rules.RuleSettings(rules.BOOT_LOOP, False, {"boots": 3, "minutes": 10})
+    settings = await committer.read(lambda uow: service.rule_settings(uow.session))
+    assert settings[rules.BOOT_LOOP] == config
+    assert settings[rules.STATION_OFFLINE].params == {"minutes": 10}
+
+    async def bad(uow: UnitOfWork) -> None:
+        await service.update_rule(
+            uow.session, rules.BOOT_LOOP, enabled=None, params={"boots": -1}, at=T0
+        )
+
+    with pytest.raises(Invalid):
+        await committer.run(bad)
+
+    async def unknown(uow: UnitOfWork) -> None:
+        await service.update_rule(uow.session, "nope", enabled=True, params=None, at=T0)
+
+    with pytest.raises(NotFound):
+        await committer.run(unknown)
+
+
+async def test_evaluator_reads_what_the_handlers_stored(committer: GroupCommitter) -> None:
+    await add_station(committer, "CS-1")
+
+    async def connect(uow: UnitOfWork) -> None:
+        await stations.mark_connected(
+            uow.session, station_id="CS-1", ocpp_version="1.6", node="n", security_profile=1, at=T0
+        )
+
+    await committer.run(connect)
+    await handle(
+        committer, V16, "BootNotification", {"chargePointVendor": "A", "chargePointModel": "M"}
+    )
+    await handle(
+        committer,
+        V16,
+        "StatusNotification",
+        {"connectorId": 2, "status": "Faulted", "errorCode": "HighTemperature"},
+    )
+    clock = FixedClock(T0 + timedelta(seconds=5))
+    counts: list[dict[tuple[str, str], int]] = []
+    evaluator = AlertEvaluator(
+        committer, clock, interval_s=60, heartbeat_interval_s=300, on_counts=counts.append
+    )
+    [change] = await evaluator.evaluate()
+    assert change.alert["target"] == "CS-1/2/1"  # 1.6 connector 2 is EVSE 2, connector 1
+    assert change.alert["details"]["error_code"] == "HighTemperature"
+    assert counts[-1] == {(rules.CONNECTOR_FAULTED, "open"): 1}
+
+    await handle(
+        committer,
+        V16,
+        "StatusNotification",
+        {"connectorId": 2, "status": "Available", "errorCode": "NoError"},
+        received_at=T0 + timedelta(seconds=6),
+    )
+    [change] = await evaluator.evaluate()
+    assert change.event == "alert.resolved"
+    assert counts[-1] == {}
