@@ -74,10 +74,10 @@ class Visit:
 
 def next_arrival_s(rng: random.Random, pattern: SessionPattern, *, first: bool = False) -> float:
     """Seconds until the next EV arrives at a free EVSE (exponential inter-arrival times)."""
+    if pattern.arrivals_per_hour <= 0:
+        return float("inf")  # no traffic of its own: only scripted or commanded sessions
     if first and rng.random() < pattern.warm_start_share:
         return rng.uniform(0.5, 5.0)
-    if pattern.arrivals_per_hour <= 0:
-        return float("inf")
     return rng.expovariate(pattern.arrivals_per_hour / 3600.0)
 
 

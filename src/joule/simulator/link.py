@@ -189,7 +189,11 @@ class Link:
         finally:
             self._closed.set()
             if self._pending is not None and not self._pending[1].done():
-                self._pending[1].set_exception(LinkClosed("connection closed"))
+                future = self._pending[1]
+                future.set_exception(LinkClosed("connection closed"))
+                # The caller may have given up already (stopped): mark it seen, not "never
+                # retrieved"; a waiting caller still gets the exception.
+                future.exception()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket cleanly."""
