@@ -100,16 +100,24 @@ def series_of(values: Sequence[MeterValue], measurand: str) -> Series:
     return Series(measurand=measurand, unit=unit or "", points=[(t, d) for t, d in points])
 
 
+def number(value: Decimal) -> str:
+    """A Decimal without trailing zeros or exponent (11000.000000 → 11000, 7.200 → 7.2)."""
+    text = f"{value.normalize():f}"
+    return text
+
+
+TOP = 34  # room for the legend above the plot
+
+
 def _polyline(series: Series, start: datetime, end: datetime, box: tuple[int, int, int]) -> str:
     left, width, height = box
     values = [v for _, v in series.points]
     lo, hi = min(values), max(values)
     span = (hi - lo) or Decimal(1)
-    coords = " ".join(
-        f"{left + _x(t, start, end, width):.1f},{float(height - (v - lo) / span * height) + 10:.1f}"
+    return " ".join(
+        f"{left + _x(t, start, end, width):.1f},{TOP + float((hi - v) / span) * height:.1f}"
         for t, v in series.points
     )
-    return coords
 
 
 def meter_chart(values: Sequence[MeterValue]) -> Markup:
@@ -119,10 +127,11 @@ def meter_chart(values: Sequence[MeterValue]) -> Markup:
         return Markup('<p class="muted">No power or energy samples for this session.</p>')
     times = [t for s in lines for t, _ in s.points]
     start, end = min(times), max(times)
-    width, height, left = WIDTH - 100, 180, 60
+    width, height, left = WIDTH - 20, 180, 10
     parts = [
-        f'<svg class="meter" viewBox="0 0 {WIDTH} {height + 40}" role="img" '
-        'aria-label="power and energy over time">'
+        f'<svg class="meter" viewBox="0 0 {WIDTH} {TOP + height + 22}" role="img" '
+        'aria-label="power and energy over time">',
+        f'<rect x="{left}" y="{TOP}" width="{width}" height="{height}" class="plot"/>',
     ]
     for index, series in enumerate(lines):
         css = "power" if series.measurand == POWER else "energy"
@@ -131,14 +140,16 @@ def meter_chart(values: Sequence[MeterValue]) -> Markup:
             f'<polyline class="line-{css}" fill="none" '
             f'points="{_polyline(series, start, end, (left, width, height))}"/>'
         )
-        legend = f"{series.measurand} {min(values_only)}–{max(values_only)} {series.unit}"
+        low, high = number(min(values_only)), number(max(values_only))
+        legend = f"{series.measurand}: {low} – {high} {series.unit}"
         parts.append(
-            f'<text x="{left}" y="{height + 24 + index * 0}" dx="{index * 330}" '
-            f'class="legend-{css}">{escape(legend)}</text>'
+            f'<text x="{left + index * (width // 2)}" y="14" class="legend-{css}">'
+            f"{escape(legend)}</text>"
         )
-    parts.append(f'<text x="{left}" y="{height + 38}" class="axis">{escape(when(start))}</text>')
+    axis = TOP + height + 16
+    parts.append(f'<text x="{left}" y="{axis}" class="axis">{escape(when(start))}</text>')
     parts.append(
-        f'<text x="{left + width}" y="{height + 38}" class="axis" text-anchor="end">'
+        f'<text x="{left + width}" y="{axis}" class="axis" text-anchor="end">'
         f"{escape(when(end))}</text>"
     )
     parts.append("</svg>")

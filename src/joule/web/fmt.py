@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -24,7 +24,7 @@ def kwh(wh: Decimal | None) -> str:
     """Watt-hours shown as kWh with three decimals (Decimal all the way)."""
     if wh is None:
         return "—"
-    return f"{(Decimal(wh) / 1000).quantize(Decimal('0.001'))} kWh"
+    return f"{(Decimal(wh) / 1000).quantize(Decimal('0.001'), rounding=ROUND_HALF_UP)} kWh"
 
 
 def pretty(frame: str) -> str:

@@ -23,6 +23,7 @@ from joule.kit.errors import JouleError, NotFound
 from joule.web import views
 from joule.web.auth import CSRF_HEADER, Session
 from joule.web.charts import status_timeline
+from joule.web.fmt import utc
 from joule.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +60,9 @@ async def station_page(
         data = await db.read(lambda s: views.station_page(s, station_id, now=now, query=query))
     except NotFound as error:
         return page(request, "missing.html", status_code=404, session=session, what=str(error))
-    timeline = status_timeline(data.history, start=data.history_since, end=now)
+    # A station younger than the window gets a timeline from its first status, not 24 h of blank.
+    first = min((utc(i.started_at) for i in data.history), default=data.history_since)
+    timeline = status_timeline(data.history, start=max(first, data.history_since), end=now)
     return page(
         request,
         "station.html",

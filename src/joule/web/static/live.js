@@ -7,6 +7,7 @@
   if (!mode) { return; }
   var stationId = body.dataset.stationId || null;
   var indicator = document.getElementById("live-state");
+  if (indicator) { indicator.classList.add("shown"); }
   var CLASSES = { Available: "ok", Preparing: "busy", Charging: "busy", Occupied: "busy",
     SuspendedEV: "busy", SuspendedEVSE: "busy", Finishing: "busy", Reserved: "reserved",
     Unavailable: "off", Faulted: "fault" };
