@@ -192,3 +192,44 @@ async def test_static_assets_ship_in_the_package(joule: Joule) -> None:
         for name in ("app.css", "live.js", "commands.js", "favicon.svg"):
             resp = await c.get(f"/ui/static/{name}")
             assert resp.status_code == 200 and resp.content, name
+
+
+async def test_page_commands_are_translated_for_a_201_station(
+    joule: Joule, api: httpx.AsyncClient, web: httpx.AsyncClient
+) -> None:
+    st = await booted(joule, api, "CMD-201", "2.0.1")
+    st.answers["ChangeAvailability"] = lambda action, payload: {"status": "Scheduled"}
+    st.answers["TriggerMessage"] = lambda action, payload: {"status": "Accepted"}
+    st.answers["GetLocalListVersion"] = lambda action, payload: {"versionNumber": 4}
+    page = await web.get("/ui/stations/CMD-201")
+    headers = {"X-CSRF-Token": csrf_of(page.text)}
+    url = "/ui/stations/CMD-201/commands"
+
+    resp = await web.post(
+        f"{url}/availability",
+        data={"operative": "false", "evse_id": "1", "connector_id": ""},
+        headers=headers,
+    )
+    assert resp.json() == {"ok": True, "answer": {"status": "Scheduled"}}
+    assert st.received_calls[-1][2:] == [
+        "ChangeAvailability",
+        {"operationalStatus": "Inoperative", "evse": {"id": 1}},
+    ]
+    resp = await web.post(
+        f"{url}/trigger", data={"message": "StatusNotification", "evse_id": ""}, headers=headers
+    )
+    assert resp.json()["answer"] == {"status": "Accepted"}
+    assert st.received_calls[-1][2] == "TriggerMessage"
+    assert st.received_calls[-1][3]["requestedMessage"] == "StatusNotification"
+    resp = await web.post(
+        f"{url}/raw", data={"action": "GetLocalListVersion", "payload": "{}"}, headers=headers
+    )
+    assert resp.json() == {"ok": True, "answer": {"versionNumber": 4}}
+    invalid = await web.post(f"{url}/reset", data={"type": "Sideways"}, headers=headers)
+    assert invalid.status_code == 422 and invalid.json()["ok"] is False
+    unknown = await web.post(f"{url}/explode", data={}, headers=headers)
+    assert unknown.status_code == 404
+    # The audit log shows who sent what from the page.
+    audit = (await api.get("/stations/CMD-201/commands")).json()["items"]
+    assert {row["operator"] for row in audit} == {"admin@example.test"}
+    await st.close()
