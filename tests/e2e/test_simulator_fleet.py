@@ -97,7 +97,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
         )
 
     await eventually(rebooted, timeout=15)
-    await asyncio.sleep(6)  # the busy stations keep charging and coming and going
+    await asyncio.sleep(4)  # the busy stations keep charging and coming and going
     await fleet.stop()
 
     counters = fleet.counters()
