@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from joule.storage.sqlite_inline import InlineSQLiteDBAPI
+
 # Execution option a writer sets on its connection before the transaction begins. On SQLite it
 # turns the BEGIN into BEGIN IMMEDIATE: the write lock is taken up front, where busy_timeout
 # applies, instead of failing with SQLITE_BUSY when a read snapshot is upgraded mid-transaction.
@@ -67,7 +69,8 @@ def create_engine(
     """Create the async engine for a database URL, with Joule's durability settings."""
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url)
+        # sqlite3 inline on the loop, lock waits and fsync on a thread (sqlite_inline.py).
+        engine = create_async_engine(url, module=InlineSQLiteDBAPI())
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     # pre_ping: a PostgreSQL restart must not fail the first message after it (scenario 3).

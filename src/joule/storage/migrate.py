@@ -72,9 +72,10 @@ async def upgrade_async(database_url: str, revision: str = "head") -> None:
             # SQLite's documented ALTER TABLE procedure: foreign keys off while batch mode
             # rebuilds tables, then foreign_key_check before COMMIT. Off only on this
             # connection, and only outside a transaction (the pragma is a no-op inside one).
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None  # a checked-out connection always has one
-            await driver.execute("PRAGMA foreign_keys=OFF")
+            # On the DBAPI connection itself: SQLAlchemy would wrap a statement in a transaction.
+            raw = (await connection.get_raw_connection()).dbapi_connection
+            assert raw is not None  # a checked-out connection always has one
+            await connection.run_sync(lambda _: raw.cursor().execute("PRAGMA foreign_keys=OFF"))
         # BEGIN IMMEDIATE on SQLite: a concurrent migrator waits instead of failing midway.
         await connection.execution_options(**WRITE_INTENT)
         async with connection.begin():

@@ -1,0 +1,91 @@
+"""SQLite without a thread hop per statement (sqlite_inline.py): lock waits stay off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from joule.storage.committer import GroupCommitter
+from joule.storage.db import WRITE_INTENT, is_sqlite
+from joule.storage.models import Setting
+from joule.storage.uow import UnitOfWork
+
+
+@pytest.fixture
+def sqlite_only(engine: AsyncEngine) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("the inline driver is SQLite's")
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_statements_run_on_the_event_loop_thread(engine: AsyncEngine) -> None:
+    threads: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def register(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.create_function(  # type: ignore[attr-defined]
+            "whose_thread", 0, lambda: threads.append(threading.get_ident()) or 1
+        )
+
+    async with engine.connect() as connection:
+        # AsyncConnection.execute demands that the driver awaited: the inline cursor does.
+        assert (await connection.execute(text("SELECT whose_thread()"))).scalar() == 1
+    assert threads == [threading.get_ident()]
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_begin_immediate_waits_for_a_lock_without_blocking_the_loop(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with engine.connect() as connection:
+            await connection.execution_options(**WRITE_INTENT)
+            async with connection.begin():
+                await connection.execute(
+                    Setting.__table__.insert().values(key="inline", value="v")  # type: ignore[attr-defined]
+                )
+
+    ticker = asyncio.ensure_future(tick())
+    writer = asyncio.ensure_future(write())
+    await asyncio.sleep(0.3)
+    assert not writer.done()  # waiting for the other connection's lock (busy_timeout, Q21)
+    assert ticks >= 10  # ... while the loop kept running
+    other.execute("COMMIT")
+    other.close()
+    await writer
+    ticker.cancel()
+    async with engine.connect() as connection:
+        found = await connection.execute(select(Setting.value).where(Setting.key == "inline"))
+        assert found.scalar() == "v"
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_committed_work_is_visible_to_a_fresh_connection(
+    committer: GroupCommitter, database_url: str
+) -> None:
+    async def put(uow: UnitOfWork) -> None:
+        uow.session.add(Setting(key="durable", value="yes"))
+
+    await committer.run(put)
+    check = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    try:
+        assert check.execute("SELECT value FROM settings WHERE key = 'durable'").fetchone() == (
+            "yes",
+        )
+    finally:
+        check.close()
