@@ -27,7 +27,10 @@ async def get_station_transaction(
     """A 1.6 transaction by the transactionId we issued, only if it belongs to this station."""
     if not -_BIGINT <= pk < _BIGINT:
         return None
-    tx = await session.get(Transaction, pk)
+    # A primary-key load cannot see other rows' pending changes, so it need not flush them: the
+    # batch's meter-value updates then go out as one executemany at commit (T3), not one each.
+    with session.no_autoflush:
+        tx = await session.get(Transaction, pk)
     return tx if tx is not None and tx.station_id == station_id else None
 
 
