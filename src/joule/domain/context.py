@@ -9,6 +9,7 @@ from typing import Any
 
 from joule.kit.clock import Clock
 from joule.ocpp.versions import OcppVersion
+from joule.storage.committer import Preload
 from joule.storage.uow import UnitOfWork
 
 Payload = dict[str, Any]
@@ -40,21 +41,28 @@ class StatelessContext:
 
 Handler = Callable[[HandlerContext, Payload], Awaitable[Payload]]
 StatelessHandler = Callable[[StatelessContext, Payload], Payload]
+# What a handler will get by primary key, from (station id, payload): loaded once per batch.
+Preloader = Callable[[str, Payload], Preload | None]
 
 # (family, action) → handler; family is "1.6" or "2.x" (OcppVersion.family).
 HANDLERS: dict[tuple[str, str], Handler] = {}
 # Handlers that touch no data skip the group commit entirely (T2: Heartbeat at wire speed).
 STATELESS: dict[tuple[str, str], StatelessHandler] = {}
+PRELOADERS: dict[tuple[str, str], Preloader] = {}
 
 
-def on(family: str, action: str) -> Callable[[Handler], Handler]:
-    """Register an inbound handler: `@on("1.6", "Heartbeat")`."""
+def on(
+    family: str, action: str, *, preload: Preloader | None = None
+) -> Callable[[Handler], Handler]:
+    """Register an inbound handler: `@on("1.6", "Heartbeat")`, optionally with its preloader."""
 
     def register(handler: Handler) -> Handler:
         key = (family, action)
         if key in HANDLERS:
             raise RuntimeError(f"two handlers for {key}")
         HANDLERS[key] = handler
+        if preload is not None:
+            PRELOADERS[key] = preload
         return handler
 
     return register

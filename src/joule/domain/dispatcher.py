@@ -5,6 +5,7 @@ from __future__ import annotations
 from joule.bus.envelopes import StationCall
 from joule.domain.context import (
     HANDLERS,
+    PRELOADERS,
     STATELESS,
     Handler,
     HandlerContext,
@@ -57,7 +58,9 @@ class Dispatcher:
                 await add_quirks(uow.session, call.station_id, call.quirks)
             return response
 
-        return await self._committer.run(work)
+        preloader = PRELOADERS.get(key)
+        preload = preloader(call.station_id, call.payload) if preloader is not None else None
+        return await self._committer.run(work, preload=preload)
 
 
 def _with_context(stateless: StatelessHandler) -> Handler:

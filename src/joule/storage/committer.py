@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -18,11 +18,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from joule.storage.db import WRITE_INTENT
+from joule.storage.models import Base
 from joule.storage.uow import UnitOfWork
 
 T = TypeVar("T")
 Work = Callable[[UnitOfWork], Awaitable[T]]
 OnCommitted = Callable[[list[object]], Awaitable[None]]
+# Rows a unit of work will read, by model and primary key: loaded for the whole batch at once.
+Preload = Mapping[type[Base], Collection[Any]]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ def is_transient(error: BaseException, *, during_commit: bool = False) -> bool:
 class _Item(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T] = field(repr=False)
+    preload: Preload | None = None
 
 
 class _WorkFailed(Exception):
@@ -123,15 +127,19 @@ class GroupCommitter:
             self._writer.cancel()
             await asyncio.wait({self._writer})
 
-    async def run(self, work: Work[T]) -> T:
-        """Run a unit of work in the next batch; return its result once it is committed."""
+    async def run(self, work: Work[T], *, preload: Preload | None = None) -> T:
+        """Run a unit of work in the next batch; return its result once it is committed.
+
+        `preload` names rows the work will get by primary key: the batch loads them all in one
+        query per model instead of one query per unit (T3: 50 MeterValues, one SELECT).
+        """
         if not self._accepting:
             raise CommitterClosed("GroupCommitter is not running")
         if asyncio.current_task() is self._writer:
             # The writer would wait for itself: a unit of work must not queue another.
             raise RuntimeError("run() called from inside a unit of work")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(work, future))
+        self._queue.put_nowait(_Item(work, future, preload))
         return await future
 
     async def read(self, work: Work[T]) -> T:
@@ -237,6 +245,7 @@ class GroupCommitter:
                 async with self._sessions() as session:
                     await session.connection(execution_options=WRITE_INTENT)
                     uow = UnitOfWork(session)
+                    await _preload(uow, items)
                     results: list[Any] = []
                     for index, item in enumerate(items):
                         try:
@@ -263,6 +272,16 @@ class GroupCommitter:
                 )
                 await asyncio.sleep(self._backoff_s * 2**attempt)
                 attempt += 1
+
+
+async def _preload(uow: UnitOfWork, items: list[_Item[Any]]) -> None:
+    wanted: dict[type[Base], set[Any]] = {}
+    for item in items:
+        if item.preload:
+            for model, keys in item.preload.items():
+                wanted.setdefault(model, set()).update(keys)
+    for model, keys in wanted.items():
+        await uow.preload(model, keys)
 
 
 def _fail(item: _Item[Any], error: BaseException) -> None:

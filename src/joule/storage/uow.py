@@ -5,9 +5,10 @@ Repositories never commit; the committer (storage/committer.py) commits at the e
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import Base
@@ -20,6 +21,18 @@ class UnitOfWork:
         self.session = session
         self.events: list[object] = []
         self._bulk: dict[type[Base], list[dict[str, Any]]] = {}
+        # The session's identity map holds clean objects weakly: keep preloaded rows alive.
+        self._preloaded: list[Base] = []
+
+    async def preload(self, model: type[Base], keys: Collection[Any]) -> None:
+        """Load rows by primary key in one query, so later gets in this unit need no SQL."""
+        if not keys:
+            return
+        (column,) = inspect(model).primary_key  # single-column keys only
+        # No autoflush: a primary-key lookup does not depend on pending changes.
+        with self.session.no_autoflush:
+            rows = await self.session.scalars(select(model).where(column.in_(list(keys))))
+            self._preloaded.extend(rows)
 
     def bulk_insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
         """Queue rows for one executemany per table at flush time (T10: no single-row commits)."""

@@ -14,6 +14,8 @@ from joule.domain.metering.rules import (
     SIGNED_DATA,
 )
 from joule.domain.metering.service import MeterReading, Sample
+from joule.storage.committer import Preload
+from joule.storage.models import Transaction
 from joule.storage.repositories.activity import add_quirks
 
 
@@ -84,7 +86,15 @@ def readings_2x(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bo
     return readings, empty
 
 
-@on("1.6", "MeterValues")
+def _transaction_16(station_id: str, payload: Payload) -> Preload | None:
+    """1.6 MeterValues name their transaction by our id: load it with the batch's others."""
+    transaction_id = payload.get("transactionId")
+    if type(transaction_id) is int and transaction_id and -(2**63) <= transaction_id < 2**63:
+        return {Transaction: (transaction_id,)}
+    return None
+
+
+@on("1.6", "MeterValues", preload=_transaction_16)
 async def on_meter_values_16(ctx: HandlerContext, payload: Payload) -> Payload:
     """1.6 MeterValues: store every sample, attach it to its transaction; always {} (C16 §4.7)."""
     connector_id = int(payload["connectorId"])
