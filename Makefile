@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	JOULE_ADMIN_EMAIL=$${JOULE_ADMIN_EMAIL:-admin@joule.local} \
 	JOULE_ADMIN_PASSWORD=$${JOULE_ADMIN_PASSWORD:-joule-demo-admin} \
-	$(BIN)/joule serve --unknown-stations accept
+	$(BIN)/joule serve --demo 25
 
 ## The one check command: format, lint, types, import contracts, tests (SQLite, then PostgreSQL).
 test check: $(STAMP)

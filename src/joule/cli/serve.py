@@ -9,6 +9,7 @@ import sys
 import typer
 
 from joule.cli.common import settings_with, setup_logging
+from joule.cli.demo import DemoFleet, demo_settings
 from joule.config import Role, UnknownStationPolicy
 from joule.runtime import Joule, StartupError
 
@@ -25,6 +26,7 @@ def serve(
     no_migrate: bool = typer.Option(
         False, "--no-migrate", help="Refuse to start if migrations are pending"
     ),
+    demo: int = typer.Option(0, "--demo", min=0, help="Also run a demo fleet of N stations"),
 ) -> None:
     """Run the CSMS: the OCPP endpoint, the core and the operator API."""
     settings = settings_with(
@@ -36,9 +38,11 @@ def serve(
         role=role,
         auto_migrate=False if no_migrate else None,
     )
+    if demo:
+        settings = demo_settings(settings)
     setup_logging(settings.log_level)
     try:
-        asyncio.run(_serve(Joule(settings)))
+        asyncio.run(_serve(Joule(settings), demo))
     except StartupError as exc:
         typer.echo(f"joule: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -47,8 +51,9 @@ def serve(
         raise typer.Exit(2) from None
 
 
-async def _serve(joule: Joule) -> None:
+async def _serve(joule: Joule, demo: int = 0) -> None:
     stop = asyncio.Event()
+    fleet: DemoFleet | None = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -61,6 +66,12 @@ async def _serve(joule: Joule) -> None:
             file=sys.stderr,
             flush=True,
         )
+        if demo:
+            fleet = DemoFleet(joule, demo)
+            await fleet.start()
+            print(fleet.banner(), file=sys.stderr, flush=True)
         await stop.wait()
     finally:
+        if fleet is not None:
+            await fleet.stop()
         await joule.stop()
