@@ -120,6 +120,15 @@ async def test_station_page_follows_the_station_live_and_sends_a_reset(
     assert st.received_calls[-1][2:] == ["Reset", {"type": "Hard"}]
     await shot(page, "station")
 
+    # A session that starts while the page is open appears in its sessions table.
+    await add_token(api, "TAG-LIVE")
+    await st.call(
+        "StartTransaction",
+        {"connectorId": 1, "idTag": "TAG-LIVE", "meterStart": 0, "timestamp": _at(0)},
+    )
+    await expect(page.locator("#sessions")).to_contain_text("TAG-LIVE", timeout=2000)
+    assert await page.evaluate("window.__notReloaded") is True
+
     st.answers["UnlockConnector"] = lambda action, payload: {"status": "UnlockFailed"}
     unlock = page.locator('form[data-command="unlock"]')
     await unlock.get_by_role("button", name="Unlock").click()

@@ -19,6 +19,7 @@ from joule.api.schemas.command import (
     UnlockCommand,
 )
 from joule.domain.command.service import CommandService
+from joule.domain.registry import transactions
 from joule.kit.errors import JouleError, NotFound
 from joule.web import views
 from joule.web.auth import CSRF_HEADER, Session
@@ -74,6 +75,17 @@ async def station_page(
         reset_types=RESET_TYPES,
         trigger_messages=TRIGGER_MESSAGES,
     )
+
+
+@router.get("/ui/stations/{station_id}/sessions", response_class=HTMLResponse)
+async def sessions_fragment(
+    request: Request, station_id: str, session: Session, db: Db
+) -> Response:
+    """The station's recent sessions table, for the live page to swap in after session events."""
+    rows, _ = await db.read(
+        lambda s: transactions.list_transactions(s, station_id=station_id, limit=10, offset=0)
+    )
+    return page(request, "_sessions_table.html", session=session, rows=rows)
 
 
 def _optional_int(form: dict[str, Any], name: str) -> int | None:

@@ -141,6 +141,23 @@
    "SecurityEventReceived", "resync"].forEach(function (name) {
     source.addEventListener(name, scheduleRefresh);
   });
+  // The station page's sessions table is server-rendered (escaped) HTML: swap it after a change.
+  var sessions = document.getElementById("sessions");
+  var sessionsPending = null;
+  function reloadSessions() {
+    sessionsPending = null;
+    fetch(sessions.dataset.fragment, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { sessions.innerHTML = html; } })
+      .catch(function () { /* the next event tries again */ });
+  }
+  if (sessions) {
+    ["TransactionStarted", "TransactionUpdated", "TransactionEnded", "resync"].forEach(function (name) {
+      source.addEventListener(name, function () {
+        if (!sessionsPending) { sessionsPending = setTimeout(reloadSessions, 300); }
+      });
+    });
+  }
   source.onerror = function () {
     setLive(false, source.readyState === EventSource.CLOSED ? "offline" : "reconnecting");
     if (source.readyState === EventSource.CLOSED) { refresh(); }
