@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 from joule.ocpp.errors import OcppError
 from joule.ocpp.frames import encode_call
@@ -89,7 +88,7 @@ class Outbox:
         """Check our own message against the schema, then bend it by the station's quirks."""
         if self._check_schemas:
             # What the CSMS will see: Decimals become JSON numbers on the wire.
-            wire = orjson.loads(encode_call("check", action, payload))[3]
+            wire = json.loads(encode_call("check", action, payload))[3]
             try:
                 validate(self.dialect.version, action, "request", wire)
             except OcppError as exc:
