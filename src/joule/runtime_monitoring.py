@@ -21,6 +21,7 @@ from joule.gateway.ports import CallSink, FrameObserver
 from joule.gateway.server import Gateway
 from joule.kit.clock import Clock
 from joule.kit.metrics import JouleMetrics, MeteredObserver, MeteredSender, MeteredSink
+from joule.ocpp.catalogue import ALL_ACTIONS
 from joule.storage.committer import GroupCommitter
 
 
@@ -28,7 +29,7 @@ class Monitoring:
     """Metrics, the alert evaluator, alert delivery and bulk jobs of one Joule process."""
 
     def __init__(self, settings: Settings, clock: Clock, committer: GroupCommitter) -> None:
-        self.metrics = JouleMetrics()
+        self.metrics = JouleMetrics(ALL_ACTIONS)
         self.evaluator = AlertEvaluator(
             committer,
             clock,

@@ -34,6 +34,9 @@ async def test_metrics_follow_the_traffic(joule: Joule, api: httpx.AsyncClient) 
     await st.call(
         "StatusNotification", {"connectorId": 1, "status": "Faulted", "errorCode": "OtherError"}
     )
+    for made_up in ("MadeUpAction1", "MadeUpAction2"):
+        frame = await st.call_frame(made_up, {})
+        assert frame[0] == 4  # CALLERROR NotImplemented
     st.answers["Reset"] = lambda a, p: {"status": "Accepted"}
     assert (await api.post("/stations/MX-1/reset", json={"type": "Soft"})).status_code == 200
 
@@ -51,7 +54,10 @@ async def test_metrics_follow_the_traffic(joule: Joule, api: httpx.AsyncClient) 
     assert m[("joule_ocpp_handler_seconds_count", (("action", "BootNotification"),))] == 1
     assert m[("joule_commands_total", (("action", "Reset"), ("outcome", "answered")))] == 1
     assert m[("joule_alerts", (("rule", "connector_faulted"), ("state", "open")))] == 1
-    # No station ids in any label: series stay bounded however large the fleet.
+    # Made-up action names share one label; station ids never appear in one.
+    other_in = (("action", "other"), ("direction", "in"), ("message_type", "2"))
+    assert m[("joule_ocpp_frames_total", other_in)] == 2
+    assert not [key for key in m if any("MadeUp" in value for _, value in key[1])]
     assert not [key for key in m if any("MX-1" in value for _, value in key[1])]
 
     await st.close()

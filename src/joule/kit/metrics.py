@@ -18,11 +18,6 @@ from joule.kit.errors import StationCallError, StationOffline, StationTimeout
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_MAX_ACTION = 64  # OCPP action names are short; anything longer is not a real action
-
-
-def _action_label(action: str | None) -> str:
-    return action[:_MAX_ACTION] if action else "none"
 
 
 class _ConnectedStations(Collector):
@@ -38,7 +33,9 @@ class _ConnectedStations(Collector):
 class JouleMetrics:
     """The metric families Joule exports on /metrics."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_actions: frozenset[str]) -> None:
+        # A station may send any action name: unknown ones share one label ("other").
+        self._known_actions = known_actions
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.frames = Counter(
@@ -71,6 +68,12 @@ class JouleMetrics:
             "joule_alerts", "Unresolved alerts by rule and state", ["rule", "state"], registry=r
         )
         self._alert_keys: set[tuple[str, str]] = set()
+
+    def action_label(self, action: str | None) -> str:
+        """The action as a label value: an OCPP action name, "other" or "none"."""
+        if not action:
+            return "none"
+        return action if action in self._known_actions else "other"
 
     def track_connections(self, count: Callable[[], int]) -> None:
         """Export the number of connected stations, read at scrape time."""
@@ -138,6 +141,7 @@ class MeteredObserver:
 
     def __init__(self, inner: _Observer, metrics: JouleMetrics) -> None:
         self._inner = inner
+        self._metrics = metrics
         self._frames = metrics.frames
         self._children: dict[tuple[str, int, str], Any] = {}
 
@@ -151,7 +155,7 @@ class MeteredObserver:
         text: str,
     ) -> None:
         """Count the frame and pass it on."""
-        key = (direction, message_type, _action_label(action))
+        key = (direction, message_type, self._metrics.action_label(action))
         child = self._children.get(key)
         if child is None:
             child = self._frames.labels(direction, str(message_type), key[2])
@@ -165,6 +169,7 @@ class MeteredSink:
 
     def __init__(self, inner: _Sink, metrics: JouleMetrics) -> None:
         self._inner = inner
+        self._metrics = metrics
         self._latency = metrics.handler_latency
 
     async def dispatch(self, call: Any) -> dict[str, Any]:
@@ -173,7 +178,9 @@ class MeteredSink:
         try:
             return await self._inner.dispatch(call)
         finally:
-            self._latency.labels(_action_label(call.action)).observe(time.perf_counter() - started)
+            self._latency.labels(self._metrics.action_label(call.action)).observe(
+                time.perf_counter() - started
+            )
 
 
 class MeteredSender:
@@ -197,7 +204,7 @@ class MeteredSender:
         message_id: str,
     ) -> dict[str, Any]:
         """Send through the wrapped sender; count the outcome."""
-        label = _action_label(action)
+        label = self._metrics.action_label(action)
         started = time.perf_counter()
         try:
             result = await self._inner.call(

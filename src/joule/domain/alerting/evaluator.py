@@ -40,7 +40,7 @@ _WAKING = (
     TransactionEnded,
     TransactionStarted,
 )
-_DEBOUNCE_S = 0.2  # a burst of StatusNotifications costs one evaluation
+_DEBOUNCE_S = 0.5  # a burst of StatusNotifications costs one evaluation
 
 
 class AlertEvaluator:
