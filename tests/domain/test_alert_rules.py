@@ -99,6 +99,7 @@ def test_security_events_within_the_window_per_type() -> None:
         SecurityEventState("CS-1", "S1", "TamperDetectionActivated", NOW - timedelta(hours=1)),
         SecurityEventState("CS-1", "S1", "TamperDetectionActivated", NOW - timedelta(hours=2)),
         SecurityEventState("CS-1", "S1", "FirmwareUpdated", NOW - timedelta(hours=25)),
+        SecurityEventState("CS-1", "S1", "StartupOfTheDevice", NOW - timedelta(hours=1)),
     )
     result = rules.evaluate(
         Snapshot(security_events=events), defaults(), now=NOW, heartbeat_interval_s=300

@@ -96,7 +96,8 @@ async def test_faulted_connector_alert_is_delivered_acknowledged_and_resolves(
 
         # De-duplicated: a second Faulted notification refreshes the same alert.
         await st.call("StatusNotification", status16(1, "Faulted", "GroundFailure"))
-        await joule.monitoring.evaluator.evaluate()  # type: ignore[union-attr]
+        assert joule.monitoring is not None
+        await joule.monitoring.evaluator.evaluate()
         assert len(await alerts(api, station_id="AL-1")) == 1
 
         request = await eventually(lambda: _first(hook))

@@ -13,8 +13,10 @@ import hmac
 import logging
 import smtplib
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import httpx
 import orjson
@@ -149,8 +151,8 @@ class Notifier:
         if mails and self._smtp.host:
             self._spawn(self._deliver_mail(mails, change))
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -35,6 +35,12 @@ FIRMWARE_FAILURES = frozenset(
         "SignatureError",
     }
 )
+# Critical in the 2.0.1 security event list but part of normal operation: every boot sends
+# StartupOfTheDevice, a reset ResetOrReboot, an update FirmwareUpdated. Boot loops and failed
+# updates have their own rules; alerting on each of these would drown the ones that matter.
+ROUTINE_SECURITY_EVENTS = frozenset(
+    {"StartupOfTheDevice", "ResetOrReboot", "FirmwareUpdated", "SettingSystemTime"}
+)
 DIAGNOSTICS_FAILURES = frozenset(
     {"UploadFailed", "BadMessage", "PermissionDenied", "NotSupportedOperation"}
 )
@@ -334,7 +340,7 @@ def evaluate(
         latest: dict[tuple[str, str], SecurityEventState] = {}
         counts: dict[tuple[str, str], int] = {}
         for ev in snapshot.security_events:
-            if now - ev.at > window:
+            if now - ev.at > window or ev.type in ROUTINE_SECURITY_EVENTS:
                 continue
             key = (ev.station_id, ev.type)
             counts[key] = counts.get(key, 0) + 1
