@@ -153,3 +153,15 @@ def test_reservations_hold_the_evse_for_their_token_until_they_expire() -> None:
     other.advance(at(61))
     ended = [e for e in other.take_effects() if isinstance(e, ReservationEnded)]
     assert ended and ended[0].reason == "Expired" and other.status is Status.AVAILABLE
+
+
+def test_a_dc_ev_ends_the_transaction_at_its_target() -> None:
+    evse = Evse(dc_evse(1, power_kw=50), Meter(Decimal(0), dc=True))
+    evse.advance(T0)
+    evse.plug_in(Ev(EV_MODELS["city"], Decimal("79.9"), Decimal(80)), at(0))
+    evse.begin(at(0), token=TAG, transaction_id="tx", trigger="Authorized")
+    evse.take_effects()
+    evse.advance(at(30))
+    evse.advance(at(31))
+    ended = [e for e in evse.take_effects() if isinstance(e, TxEnded)]
+    assert ended and ended[0].reason == "StoppedByEV" and evse.status is Status.FINISHING

@@ -31,6 +31,7 @@ class SessionPattern:
     soc_target: tuple[int, int] = (80, 100)
     app_share: float = 0.0  # of visits started from an app (needs a remote starter)
     token_stop_share: float = 0.5  # of visits ended with the token rather than by unplugging
+    leave_when_full_share: float = 0.3  # of drivers who come back as soon as the EV is full
     warm_start_share: float = 0.0  # of EVSEs that see their first arrival within seconds
     ev_models: tuple[str, ...] = tuple(EV_MODELS)
 
@@ -70,6 +71,7 @@ class Visit:
     present_after_s: float
     dwell_s: float
     unplug_after_s: float
+    leave_when_full: bool = False
 
 
 def next_arrival_s(rng: random.Random, pattern: SessionPattern, *, first: bool = False) -> float:
@@ -102,4 +104,5 @@ def draw_visit(
         present_after_s=rng.uniform(*pattern.present_after_s),
         dwell_s=rng.uniform(*pattern.dwell_s),
         unplug_after_s=rng.uniform(*pattern.unplug_after_s),
+        leave_when_full=rng.random() < pattern.leave_when_full_share,
     )

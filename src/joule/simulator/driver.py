@@ -92,6 +92,11 @@ class Driver:
             self.wait_until = now + timedelta(seconds=self.start_timeout_s)
             return APP_START if visit.start_by == APP else PRESENT
         if evse.active is not None:
+            if visit.leave_when_full and evse.status is Status.SUSPENDED_EV:
+                # The app said "charging complete": this driver comes back for the car now.
+                soon = now + timedelta(seconds=visit.unplug_after_s)
+                if self.leave_at is None or soon < self.leave_at:
+                    self.leave_at = soon
             if self.leave_at is not None and now >= self.leave_at:
                 self.leave_at = None
                 if visit.stop_by == TOKEN:

@@ -93,6 +93,11 @@ class Evse:
         """Integrate energy up to `at`, follow the limit, take periodic samples, expire."""
         self._integrate(at)
         self._redraw(at)
+        ev = self.ev
+        full = ev is not None and ev.soc >= ev.target_soc
+        if self.spec.is_dc and self.active is not None and full:
+            # A DC EV ends the charge itself at its target (ISO 15118 / DIN 70121 stop).
+            self.end(at, reason="StoppedByEV", trigger="ChargingStateChanged")
         session = self.active
         due = session.next_sample_at if session is not None else None
         if session is not None and due is not None and at >= due and self.sample_interval_s > 0:
