@@ -9,105 +9,15 @@ and waits the back-off (P4 §5.3).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 
-from joule.kit.clock import utc_iso
 from joule.ocpp.versions import OcppVersion
-from joule.simulator.model import LAYOUTS
-from joule.simulator.station import SimulatedStation, StationSpec
 from tests.e2e.test_charging_session import eventually
-
-Answer = Callable[[str, dict[str, Any], int], Any]  # (action, payload, n-th of it) → reply
-FAST = {
-    "TransactionMessageRetryInterval": "1",
-    "TransactionMessageAttempts": "3",
-    "RetryBackOffWaitMinimum": "1",
-    "RetryBackOffRandomRange": "0",
-    "MeterValueSampleInterval": "1",
-}
-
-
-@dataclass
-class Peer:
-    """A CSMS that answers from a script and records every CALL with its connection number."""
-
-    answer: Answer
-    calls: list[tuple[int, str, str, dict[str, Any], float]] = field(default_factory=list)
-    sockets: list[ServerConnection] = field(default_factory=list)
-    seen: dict[str, int] = field(default_factory=dict)
-
-    async def handle(self, ws: ServerConnection) -> None:
-        self.sockets.append(ws)
-        index = len(self.sockets)
-        async for text in ws:
-            frame = json.loads(text)
-            if frame[0] != 2:
-                continue
-            _, message_id, action, payload = frame
-            self.calls.append((index, message_id, action, payload, time.monotonic()))
-            n = self.seen.get(action, 0)
-            self.seen[action] = n + 1
-            reply = self.answer(action, payload, n)
-            if isinstance(reply, str):  # a CALLERROR code
-                frame = [4, message_id, reply, "scripted failure", {}]
-            else:
-                frame = [3, message_id, reply]
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(json.dumps(frame))
-
-    def actions(self, connection: int | None = None) -> list[str]:
-        return [a for c, _, a, _, _ in self.calls if connection in (None, c)]
-
-
-def accepted(action: str, payload: dict[str, Any], n: int) -> Any:
-    """The answers of a CSMS that accepts everything (1.6 and 2.x shapes)."""
-    now = utc_iso(datetime.now(UTC))
-    if action == "BootNotification":
-        return {"status": "Accepted", "interval": 300, "currentTime": now}
-    if action == "Heartbeat":
-        return {"currentTime": now}
-    if action == "Authorize":
-        info = {"status": "Accepted"}
-        return {"idTagInfo": info} if "idTag" in payload else {"idTokenInfo": info}
-    if action == "StartTransaction":
-        return {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}
-    return {}
-
-
-@pytest.fixture
-async def peer_server() -> AsyncIterator[Callable[[Answer], Any]]:
-    servers: list[Server] = []
-
-    async def start(answer: Answer) -> tuple[Peer, str]:
-        peer = Peer(answer)
-
-        def pick(connection: ServerConnection, offered: list[Any]) -> Any:
-            return offered[0] if offered else None
-
-        server = await serve(peer.handle, "127.0.0.1", 0, select_subprotocol=pick)
-        servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        return peer, f"ws://127.0.0.1:{port}/ocpp"
-
-    yield start
-    for server in servers:
-        server.close()
-        await server.wait_closed()
-
-
-def station(url: str, version: OcppVersion = OcppVersion.V16, **config: str) -> SimulatedStation:
-    spec = StationSpec("PEER-1", version=version, evses=LAYOUTS["ac3x2"], config=FAST | config)
-    return SimulatedStation(spec, url, tick_s=0.1, traffic=False)
+from tests.simulator.peer import Answer, Peer, accepted, station
 
 
 async def test_pending_boot_waits_out_its_interval_and_sends_nothing_else(
