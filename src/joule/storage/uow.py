@@ -5,13 +5,73 @@ Repositories never commit; the committer (storage/committer.py) commits at the e
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import Base
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledInsert:
+    """An INSERT compiled once per dialect, table and column set, with its bind processors."""
+
+    sql: str
+    order: tuple[str, ...]  # parameter order (positional paramstyles: qmark, $1 …)
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+    @classmethod
+    def of(cls, dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _CompiledInsert | None:
+        """Compile, or None when a column the rows leave out has a Python-side default."""
+        for column in table.columns:
+            if column.key not in keys and column.default is not None:
+                return None  # Core would compute the default per row: let it
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        positional = bool(compiled.positional)
+        order = tuple(compiled.positiontup or ()) if positional else keys
+        processors = tuple(
+            table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in order
+        )
+        return cls(str(compiled), order, processors, positional)
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """The rows as the DBAPI takes them: bind-processed, in parameter order."""
+        if not self.positional:
+            pairs = tuple(zip(self.order, self.processors, strict=True))
+            return [{k: p(row[k]) if p else row[k] for k, p in pairs} for row in rows]
+        pick = itemgetter(*self.order)
+        if len(self.order) == 1:
+            return [(pick(row),) for row in rows]
+        processed = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+        if not processed:
+            return [pick(row) for row in rows]
+        # Rows of one message share their timestamp object: process each distinct value once
+        # (SQLite's DATETIME processor formats a string in Python).
+        seen: list[dict[Any, Any]] = [{} for _ in processed]
+        out: list[Any] = []
+        for row in rows:
+            values = list(pick(row))
+            for (index, process), memo in zip(processed, seen, strict=True):
+                value = values[index]
+                try:
+                    done = memo[value]
+                except KeyError:
+                    done = memo[value] = process(value)
+                except TypeError:  # unhashable (JSON): process every time
+                    done = process(value)
+                values[index] = done
+            out.append(tuple(values))
+        return out
+
+
+# (dialect name, table name, column keys) → compiled insert; small: a few tables × column sets.
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], _CompiledInsert | None] = {}
 
 
 class UnitOfWork:
@@ -55,5 +115,22 @@ class UnitOfWork:
                 groups.setdefault(tuple(row), []).append(row)
             table = model.__table__
             assert isinstance(table, Table)
-            for group in groups.values():
-                await self.session.execute(insert(table), group)
+            for keys, group in groups.items():
+                await self._insert_many(table, keys, group)
+
+    async def _insert_many(
+        self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]
+    ) -> None:
+        # Core's executemany builds and bind-processes a parameter dict per row: ~10 µs a row,
+        # more than SQLite's insert itself (T3: 10 rows per MeterValues). The statement is
+        # compiled once and rows go to the DBAPI as processed tuples (same values as Core's).
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        cache_key = (dialect.name, table.name, keys)
+        if cache_key not in _INSERTS:
+            _INSERTS[cache_key] = _CompiledInsert.of(dialect, table, keys)
+        compiled = _INSERTS[cache_key]
+        if compiled is None:
+            await self.session.execute(insert(table), rows)
+            return
+        await connection.exec_driver_sql(compiled.sql, compiled.parameters(rows))
