@@ -79,7 +79,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
         return all(s.sessions() for s in commanded)
 
     await eventually(all_charging, timeout=10)
-    await asyncio.sleep(4)  # a few meter values each
+    await asyncio.sleep(3)  # a few meter values each
     soft, hard, stop_16, stop_21 = commanded
     for station in (stop_16, stop_21):
         tx = await active_id(api, station.station_id)
@@ -97,7 +97,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
         )
 
     await eventually(rebooted, timeout=15)
-    await asyncio.sleep(4)  # the busy stations keep charging and coming and going
+    await asyncio.sleep(3)  # the busy stations keep charging and coming and going
     await fleet.stop()
 
     counters = fleet.counters()

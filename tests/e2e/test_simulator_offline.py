@@ -40,7 +40,7 @@ async def test_offline_queue_is_replayed_in_order_on_reconnect(
 
     station.plug_in(1, ev="sedan", soc=20)
     assert await station.present_token(1, "TAG-OFF")  # Authorize online: now in the cache
-    await asyncio.sleep(2)
+    await asyncio.sleep(1.5)
     station.go_offline()
 
     async def offline() -> bool:
@@ -48,12 +48,12 @@ async def test_offline_queue_is_replayed_in_order_on_reconnect(
 
     await eventually(offline, timeout=5)
     went_offline = datetime.now(UTC)
-    await asyncio.sleep(2.5)  # meter values keep coming: queued
+    await asyncio.sleep(2)  # meter values keep coming: queued
     assert await station.stop_transaction(1)  # the same token stops it, offline
     station.unplug(1)
     station.plug_in(2, ev="compact", soc=40)
     assert await station.present_token(2, "TAG-OFF")  # started offline from the cache
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.2)
     station.unplug(2)
     queued = station.counters.queued
     assert queued >= 6 and station.counters.sessions_completed == 0

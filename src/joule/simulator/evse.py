@@ -193,6 +193,8 @@ class Evse:
         self._integrate(at)
         if self.ev is None or self.active is not None or self.error_code is not None:
             raise EvseBusy(f"EVSE {self.evse_id} cannot start a transaction now")
+        if not self.operative:
+            raise EvseBusy(f"EVSE {self.evse_id} is Unavailable")
         reservation_id = None
         if self.reservation is not None:
             if not self.reserved_for(token):
