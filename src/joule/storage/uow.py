@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy import Table, insert, inspect, select, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,10 +88,12 @@ class UnitOfWork:
         """Load rows by primary key in one query, so later gets in this unit need no SQL."""
         if not keys:
             return
-        (column,) = inspect(model).primary_key  # single-column keys only
+        columns = inspect(model).primary_key
+        # A composite key is given as a tuple in primary-key column order.
+        key = columns[0] if len(columns) == 1 else tuple_(*columns)
         # No autoflush: a primary-key lookup does not depend on pending changes.
         with self.session.no_autoflush:
-            rows = await self.session.scalars(select(model).where(column.in_(list(keys))))
+            rows = await self.session.scalars(select(model).where(key.in_(list(keys))))
             self._preloaded.extend(rows)
 
     def bulk_insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:

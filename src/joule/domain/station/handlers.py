@@ -10,6 +10,37 @@ from joule.domain.station.rules import BootAnswer
 from joule.domain.station.timing import event_time
 from joule.kit.clock import utc_iso
 from joule.ocpp.errors import ErrorKind, OcppError
+from joule.storage.committer import Preload
+from joule.storage.models import Connector, Evse, Station
+
+
+def _station(station_id: str, payload: Payload) -> Preload:
+    """Boot and status read the station row: load it with the batch's others (T7 boot storm)."""
+    return {Station: (station_id,)}
+
+
+def _connector_16(station_id: str, payload: Payload) -> Preload:
+    """1.6 StatusNotification: the station, and connector N as EVSE N / connector 1."""
+    connector_id = payload.get("connectorId")
+    if type(connector_id) is not int or connector_id <= 0:
+        return _station(station_id, payload)
+    return {
+        Station: (station_id,),
+        Evse: ((station_id, connector_id),),
+        Connector: ((station_id, connector_id, 1),),
+    }
+
+
+def _connector_2x(station_id: str, payload: Payload) -> Preload:
+    """2.x StatusNotification: the station, its EVSE and connector."""
+    evse_id, connector_id = payload.get("evseId"), payload.get("connectorId")
+    if type(evse_id) is not int or type(connector_id) is not int or evse_id <= 0:
+        return _station(station_id, payload)
+    return {
+        Station: (station_id,),
+        Evse: ((station_id, evse_id),),
+        Connector: ((station_id, evse_id, connector_id),),
+    }
 
 
 def _boot_response(ctx: HandlerContext, answer: BootAnswer) -> Payload:
@@ -21,7 +52,7 @@ def _boot_response(ctx: HandlerContext, answer: BootAnswer) -> Payload:
     }
 
 
-@on("1.6", "BootNotification")
+@on("1.6", "BootNotification", preload=_station)
 async def on_boot_notification_16(ctx: HandlerContext, payload: Payload) -> Payload:
     """1.6 BootNotification: store the charge point's identity, answer by its registration."""
     info = service.BootInfo(
@@ -47,7 +78,7 @@ async def on_boot_notification_16(ctx: HandlerContext, payload: Payload) -> Payl
     return _boot_response(ctx, answer)
 
 
-@on("2.x", "BootNotification")
+@on("2.x", "BootNotification", preload=_station)
 async def on_boot_notification_2x(ctx: HandlerContext, payload: Payload) -> Payload:
     """2.x BootNotification: store the charging station's identity and boot reason (B01)."""
     station: dict[str, Any] = payload["chargingStation"]
@@ -78,7 +109,7 @@ def on_heartbeat(ctx: StatelessContext, payload: Payload) -> Payload:
     return {"currentTime": utc_iso(ctx.clock.now())}
 
 
-@on("1.6", "StatusNotification")
+@on("1.6", "StatusNotification", preload=_connector_16)
 async def on_status_notification_16(ctx: HandlerContext, payload: Payload) -> Payload:
     """1.6 StatusNotification: connector N is EVSE N connector 1, connector 0 the whole station."""
     connector_id: int = payload["connectorId"]
@@ -112,7 +143,7 @@ async def on_status_notification_16(ctx: HandlerContext, payload: Payload) -> Pa
     return {}
 
 
-@on("2.x", "StatusNotification")
+@on("2.x", "StatusNotification", preload=_connector_2x)
 async def on_status_notification_2x(ctx: HandlerContext, payload: Payload) -> Payload:
     """2.x StatusNotification: the connector status of one EVSE connector (G01)."""
     evse_id: int = payload["evseId"]
