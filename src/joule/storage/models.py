@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -41,7 +41,7 @@ class Base(DeclarativeBase):
     """Declarative base with the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, Decimal: Energy}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, Decimal: Energy}
 
 
 class Setting(Base):
@@ -301,7 +301,7 @@ class DataTransferRecord(Base):
 
 
 class StationReport(Base):
-    """Any other station-initiated notification, stored as received (NotifyReport, NotifyEvent …)."""
+    """Any other station-initiated notification, stored as received (NotifyReport, …)."""
 
     __tablename__ = "station_reports"
     __table_args__ = (Index("ix_station_reports_station_action", "station_id", "action"),)
@@ -334,7 +334,7 @@ class DeviceVariable(Base):
 
 
 class ParkedMessage(Base):
-    """A transaction message that could not be matched (Q18, scenario 12): kept for reconciliation."""
+    """A transaction message that could not be matched (Q18, scenario 12), kept to reconcile."""
 
     __tablename__ = "parked_messages"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
