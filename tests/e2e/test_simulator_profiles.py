@@ -75,7 +75,7 @@ async def test_set_charging_profile_lowers_the_power_drawn(
     await station.wait_booted(10)
     station.plug_in(1, ev="sedan", soc=20)
     assert await station.present_token(1, "TAG-LM")
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(2.0)
     (transaction,) = await all_transactions(api, station_id=station.station_id, status="active")
     before = await power_samples(api, transaction["id"])
     assert before and all(watts == FULL_W for watts in before)
@@ -85,7 +85,7 @@ async def test_set_charging_profile_lowers_the_power_drawn(
         json=tx_profile(version, transaction),
     )
     assert resp.status_code == 200 and resp.json()["response"]["status"] == "Accepted", resp.text
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(2.0)
     after = (await power_samples(api, transaction["id"]))[len(before) :]
     assert len(after) >= 2 and after[-1] == LIMITED_W, after
 
