@@ -171,6 +171,8 @@ class MeteredSink:
         self._inner = inner
         self._metrics = metrics
         self._latency = metrics.handler_latency
+        # One child per label (a bounded set): labels() on every message cost more than observe().
+        self._children: dict[str, Any] = {}
 
     async def dispatch(self, call: Any) -> dict[str, Any]:
         """Dispatch and observe the latency (errors included: they are answers too)."""
@@ -178,9 +180,11 @@ class MeteredSink:
         try:
             return await self._inner.dispatch(call)
         finally:
-            self._latency.labels(self._metrics.action_label(call.action)).observe(
-                time.perf_counter() - started
-            )
+            label = self._metrics.action_label(call.action)
+            child = self._children.get(label)
+            if child is None:
+                child = self._children[label] = self._latency.labels(label)
+            child.observe(time.perf_counter() - started)
 
 
 class MeteredSender:

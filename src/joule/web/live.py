@@ -82,6 +82,8 @@ class LiveHub:
             self._unsubscribe = bus.subscribe(self._on_event)
 
     async def _on_event(self, event: object) -> None:
+        if not self._streams:
+            return  # no page is open: every meter value's JSON would be thrown away (T3)
         encoded = encode(event)
         if encoded is None:
             return
