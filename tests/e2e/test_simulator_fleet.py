@@ -79,7 +79,10 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
         return all(s.sessions() for s in commanded)
 
     await eventually(all_charging, timeout=10)
+    fleet["FLT-00003"].drop_connection()  # an abrupt disconnect: back-off, reconnect, replay
+    fleet["FLT-00005"].fault(1, "GroundFailure", "RCD tripped")
     await asyncio.sleep(3)  # a few meter values each
+    fleet["FLT-00005"].clear_fault(1)
     soft, hard, stop_16, stop_21 = commanded
     for station in (stop_16, stop_21):
         tx = await active_id(api, station.station_id)
@@ -105,6 +108,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
     assert counters.schema_failures == 0  # every frame Joule sent matched the schemas
     assert counters.invalid_sent == 0 and counters.transaction_messages_discarded == 0
     assert counters.booted == 20 and counters.sessions_completed >= 20
+    assert counters.reconnects >= 3 and counters.faults == 1  # the drop and the two resets
     assert counters.sessions_started == counters.sessions_completed
 
     # Every completed transaction is in the database with exactly the metered energy.

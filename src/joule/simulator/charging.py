@@ -27,11 +27,6 @@ _PURPOSES = {
     "TxProfile": Purpose.TX,
     "ChargingStationExternalConstraints": Purpose.EXTERNAL,
 }
-V16_PURPOSE_NAMES = {
-    Purpose.STATION_MAX: "ChargePointMaxProfile",
-    Purpose.TX_DEFAULT: "TxDefaultProfile",
-    Purpose.TX: "TxProfile",
-}
 V2X_PURPOSE_NAMES = {
     Purpose.STATION_MAX: "ChargingStationMaxProfile",
     Purpose.TX_DEFAULT: "TxDefaultProfile",

@@ -139,11 +139,6 @@ def apply_quirks(
     return payload
 
 
-def bends_meter_data(quirks: frozenset[str]) -> bool:
-    """True when the CSMS cannot store this station's energy as metered (Q16)."""
-    return KWH_AS_WH in quirks
-
-
 def check_known(quirks: frozenset[str]) -> None:
     """Raise ValueError for a quirk name the simulator does not know."""
     unknown = sorted(quirks - KNOWN)

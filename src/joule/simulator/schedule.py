@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import Any
 
 from joule.simulator.curves import Limit
-from joule.simulator.model import NOMINAL_VOLTAGE_V
 
 
 class Purpose(StrEnum):
@@ -253,8 +252,3 @@ def composite_schedule(
         else:
             periods.append(CompositePeriod(offset, value, phases))
     return CompositeSchedule(start, duration_s, unit, tuple(periods))
-
-
-def power_to_current(power_w: Decimal, phases: int) -> Decimal:
-    """Per-phase current of a total power at the nominal voltage."""
-    return power_w / (NOMINAL_VOLTAGE_V * phases)
