@@ -104,6 +104,13 @@ class ChargePoint:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def shutdown(self) -> None:
+        """Cancel background work (driver actions, updates, uploads): the power is off."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def apply_settings(self) -> None:
         """Take sampling and authorization settings from the configuration."""
         measurands = self.config.get_list("MeterValuesSampledData")

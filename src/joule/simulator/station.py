@@ -234,6 +234,7 @@ class SimulatedStation:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        await self.chargepoint.shutdown()
 
     async def wait_booted(self, timeout: float = 30.0) -> None:
         """Wait until the boot is Accepted."""
