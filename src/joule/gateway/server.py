@@ -38,6 +38,8 @@ from joule.ocpp.versions import OcppVersion
 
 log = logging.getLogger(__name__)
 
+_LISTEN_BACKLOG = 2048
+
 # How long a replaced (probably half-open) socket gets to answer our close frame.
 _RETIRE_TIMEOUT_S = 2.0
 
@@ -162,6 +164,10 @@ class Gateway:
             open_timeout=self.settings.handshake_timeout_s,
             compression=None,
             max_queue=4,
+            # A reconnect storm has up to 1 000 handshakes in flight (T7, T8): asyncio's default
+            # backlog of 100 drops SYNs beyond it and each dropped connect waits the kernel's 1 s
+            # retransmit. The kernel caps this at net.core.somaxconn.
+            backlog=_LISTEN_BACKLOG,
             server_header="Joule",
             logger=_wire_log,
         )
