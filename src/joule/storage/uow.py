@@ -5,7 +5,7 @@ Repositories never commit; the committer (storage/committer.py) commits at the e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -70,6 +70,9 @@ class _CompiledInsert:
         return out
 
 
+# Rows per executemany: small enough that one chunk holds the event loop for a millisecond or two.
+_CHUNK_ROWS = 200
+
 # (dialect name, table name, column keys) → compiled insert; small: a few tables × column sets.
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], _CompiledInsert | None] = {}
 
@@ -105,8 +108,12 @@ class UnitOfWork:
         """Queue a domain event; it is published only once the data is durable."""
         self.events.append(event)
 
-    async def flush(self) -> None:
-        """Write queued bulk rows and pending ORM changes (no commit)."""
+    async def flush(self, pace: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Write queued bulk rows and pending ORM changes (no commit).
+
+        `pace` is awaited between chunks of bulk rows, so a large flush (the message log of a
+        busy half second) can let the event loop serve stations in between.
+        """
         await self.session.flush()
         bulk, self._bulk = self._bulk, {}
         for model, rows in bulk.items():
@@ -118,7 +125,10 @@ class UnitOfWork:
             table = model.__table__
             assert isinstance(table, Table)
             for keys, group in groups.items():
-                await self._insert_many(table, keys, group)
+                for start in range(0, len(group), _CHUNK_ROWS):
+                    await self._insert_many(table, keys, group[start : start + _CHUNK_ROWS])
+                    if pace is not None:
+                        await pace()
 
     async def _insert_many(
         self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]
