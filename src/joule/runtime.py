@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from joule.api.app import create_app
 from joule.api.deps import ApiServices
 from joule.bus.memory import MemoryBus
+from joule.bus.port import CommandSender
 from joule.config import Role, Settings
 from joule.domain import handlers_index
 from joule.domain.activity import ActivityRecorder
@@ -155,6 +156,16 @@ async def _jwt_secret(committer: GroupCommitter, configured: str | None) -> str:
     return await committer.run(work)
 
 
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound with SO_REUSEPORT, for a port several worker processes share."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
 @dataclass
 class Joule:
     """A running Joule process (role `all` by default)."""
@@ -172,6 +183,10 @@ class Joule:
     http_port: int | None = None
     _http_task: asyncio.Task[Any] | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    # `--workers N` (cluster.py): share the ports with sibling processes, and send API commands
+    # for stations held by a sibling through the relay.
+    reuse_port: bool = False
+    command_relay: Callable[[CommandSender], CommandSender] | None = None
 
     @property
     def ocpp_port(self) -> int | None:
@@ -229,13 +244,16 @@ class Joule:
             directory=StationDirectoryAdapter(committer, self.clock, self.node),
             sink=monitoring.metered_sink(self.bus),
             observer=monitoring.metered_observer(self.activity),
+            reuse_port=self.reuse_port,
         )
         await self.gateway.start()
         secret = await _jwt_secret(committer, s.jwt_secret)
         app = create_app(
             ApiServices(
                 committer=committer,
-                commands=monitoring.metered_sender(self.gateway),
+                commands=monitoring.metered_sender(
+                    self.command_relay(self.gateway) if self.command_relay else self.gateway
+                ),
                 settings=s,
                 clock=self.clock,
                 jwt_secret=secret,
@@ -247,7 +265,9 @@ class Joule:
             app, host=s.host, port=s.http_port, log_level="warning", access_log=False, lifespan="on"
         )
         self.http_server = _EmbeddedHttpServer(config)
-        self._http_task = asyncio.create_task(self.http_server.serve(), name="http")
+        # With sibling workers the HTTP port is shared too: uvicorn gets a SO_REUSEPORT socket.
+        sockets = [_reuse_port_socket(s.host, s.http_port)] if self.reuse_port else None
+        self._http_task = asyncio.create_task(self.http_server.serve(sockets), name="http")
         while not self.http_server.started:
             if self._http_task.done():
                 self._http_task.result()

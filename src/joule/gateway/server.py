@@ -95,11 +95,15 @@ class Gateway:
         directory: StationDirectory,
         sink: CallSink,
         observer: FrameObserver,
+        reuse_port: bool = False,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.sink = sink
         self.observer = observer
+        # `joule serve --workers N`: every worker listens on the same port (SO_REUSEPORT) and
+        # the kernel spreads new connections over them.
+        self.reuse_port = reuse_port
         self.connections: dict[str, StationConnection] = {}
         self._servers: list[Server] = []
         self._credentials = CredentialCache()
@@ -168,6 +172,7 @@ class Gateway:
             # backlog of 100 drops SYNs beyond it and each dropped connect waits the kernel's 1 s
             # retransmit. The kernel caps this at net.core.somaxconn.
             backlog=_LISTEN_BACKLOG,
+            reuse_port=self.reuse_port or None,
             server_header="Joule",
             logger=_wire_log,
         )

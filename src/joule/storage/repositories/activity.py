@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import MessageLogEntry, Station
@@ -46,5 +46,20 @@ async def reset_presence(session: AsyncSession, node: str, at: datetime) -> None
     await session.execute(
         update(Station)
         .where(Station.online.is_(True), Station.connected_node == node)
+        .values(online=False, connected_node=None, last_seen=func.coalesce(Station.last_seen, at))
+    )
+
+
+async def reset_host_presence(session: AsyncSession, host: str, at: datetime) -> None:
+    """Mark offline every station held by this host's Joule: one process or its workers."""
+    await session.execute(
+        update(Station)
+        .where(
+            Station.online.is_(True),
+            or_(
+                Station.connected_node == host,
+                Station.connected_node.startswith(f"{host}/w", autoescape=True),
+            ),
+        )
         .values(online=False, connected_node=None, last_seen=func.coalesce(Station.last_seen, at))
     )
