@@ -168,8 +168,9 @@ class DemoFleet:
         return (
             f"Demo fleet: {self.count} simulated stations ({PREFIX}-00001…) on {len(SITES)} sites, "
             f"{len(self._drivers)} drivers — sessions start within seconds.\n"
-            f"Log in at http://{s.host}:{self.joule.http_port}/docs as {s.admin_email} / "
-            f"{s.admin_password} (created on first start; an existing operator keeps its own)."
+            f"Dashboard http://{s.host}:{self.joule.http_port}/ui/ (API docs at /docs): log in as "
+            f"{s.admin_email} / {s.admin_password} (created on first start; an existing operator "
+            "keeps its own)."
         )
 
     async def stop(self) -> None:
