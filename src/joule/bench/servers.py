@@ -179,7 +179,8 @@ def start_joule(
         sys.executable,
         "-m",
         "joule.cli.main",
-        "serve",
+        # N workers: the cluster supervisor (cluster.py), `joule serve`'s flags plus --workers.
+        *(("serve-workers", "--workers", str(workers)) if workers > 1 else ("serve",)),
         "--host",
         host,
         "--ocpp-port",
@@ -191,8 +192,6 @@ def start_joule(
         "--unknown-stations",
         "accept",
     ]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
     env = {
         **os.environ,
         "JOULE_LOG_LEVEL": log_level,
