@@ -8,11 +8,12 @@ import threading
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from joule.storage.committer import GroupCommitter
 from joule.storage.db import WRITE_INTENT, is_sqlite
 from joule.storage.models import Setting
+from joule.storage.sqlite_inline import off_the_loop
 from joule.storage.uow import UnitOfWork
 
 
@@ -23,7 +24,9 @@ def sqlite_only(engine: AsyncEngine) -> None:
 
 
 @pytest.mark.usefixtures("sqlite_only")
-async def test_statements_run_on_the_event_loop_thread(engine: AsyncEngine) -> None:
+async def test_write_transactions_run_inline_everything_else_off_the_loop(
+    engine: AsyncEngine,
+) -> None:
     threads: list[int] = []
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -32,10 +35,38 @@ async def test_statements_run_on_the_event_loop_thread(engine: AsyncEngine) -> N
             "whose_thread", 0, lambda: threads.append(threading.get_ident()) or 1
         )
 
+    loop_thread = threading.get_ident()
     async with engine.connect() as connection:
-        # AsyncConnection.execute demands that the driver awaited: the inline cursor does.
+        # AsyncConnection.execute demands that the driver awaited: the cursor does.
         assert (await connection.execute(text("SELECT whose_thread()"))).scalar() == 1
-    assert threads == [threading.get_ident()]
+    async with engine.connect() as connection:
+        await connection.execution_options(**WRITE_INTENT)
+        async with connection.begin():
+            assert (await connection.execute(text("SELECT whose_thread()"))).scalar() == 1
+    read, write = threads
+    assert read != loop_thread  # a read (API, lookup) never stalls the loop
+    assert write == loop_thread  # the committer's writes skip the thread hop
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_off_the_loop_moves_a_long_statement_of_a_write_transaction(
+    engine: AsyncEngine,
+) -> None:
+    threads: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def register(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.create_function(  # type: ignore[attr-defined]
+            "whose_thread", 0, lambda: threads.append(threading.get_ident()) or 1
+        )
+
+    async with AsyncSession(engine) as session:
+        await session.connection(execution_options=WRITE_INTENT)
+        async with off_the_loop(session):
+            rows = (await session.execute(text("SELECT whose_thread() UNION ALL SELECT 2"))).all()
+        await session.execute(text("SELECT whose_thread()"))
+    assert sorted(row[0] for row in rows) == [1, 2]  # rows fetched on the thread, all of them
+    assert threads[0] != threading.get_ident() and threads[1] == threading.get_ident()
 
 
 @pytest.mark.usefixtures("sqlite_only")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from joule.storage.sqlite_inline import InlineSQLiteDBAPI
+from joule.storage.sqlite_inline import InlineConnection, InlineSQLiteDBAPI
 
 # Execution option a writer sets on its connection before the transaction begins. On SQLite it
 # turns the BEGIN into BEGIN IMMEDIATE: the write lock is taken up front, where busy_timeout
@@ -97,6 +97,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("joule_write_intent", False)
+        dbapi = connection.connection.dbapi_connection
+        if isinstance(dbapi, InlineConnection):
+            # The committer's write transactions run inline (small statements, lock held);
+            # every other transaction runs its statements on the connection's worker thread.
+            dbapi.inline = bool(immediate)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -1,13 +1,19 @@
-"""SQLite for the async engine without a thread hop per statement (performance.md T3, T10).
+"""SQLite for the async engine without a thread hop per statement on the hot path (T3, T10).
 
 aiosqlite runs every call (cursor, execute, fetch, close) on its own thread and wakes the event
 loop for each result: ~110 µs of CPU per statement here against ~8 µs for the statement itself,
-so a MeterValues paid more for the hops than for its SQL. SQLite statements inside a transaction
-that already holds the write lock take microseconds and never wait, so they run inline on the
-event loop. Only the calls that can wait run on a worker thread, leaving the loop free:
+so a MeterValues paid more for the hops than for its SQL. This DBAPI module has two modes per
+connection:
 
-- BEGIN IMMEDIATE (takes the write lock; may wait busy_timeout for another process, Q21),
-- COMMIT (with synchronous=FULL it returns after fsync: the durable acknowledgement, ADR 0003).
+- inline, for the group committer's write transactions (BEGIN IMMEDIATE): their statements are
+  small, hold the write lock already and never wait, so they run on the event loop;
+- off the loop, for everything else (API reads, lookups, maintenance such as pruning): each
+  statement runs with its rows fetched on the connection's worker thread (one hop, not four), so
+  a long query never stalls the stations' frames (T5).
+
+Whatever the mode, the calls that can wait run on the worker thread: BEGIN IMMEDIATE (another
+process's lock, busy_timeout, Q21) and COMMIT (fsync with synchronous=FULL: the durable
+acknowledgement, ADR 0003).
 
 Plugged in through SQLAlchemy's documented `module=` argument of create_engine: the dialect is
 still SQLAlchemy's aiosqlite dialect (SQLite SQL, the async engine), only its DBAPI module differs.
@@ -17,12 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine.interfaces import AdaptedConnection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 T = TypeVar("T")
@@ -43,34 +52,18 @@ async def _yield() -> None:
     """An awaitable that completes at once."""
 
 
-class InlineCursor(sqlite3.Cursor):
-    """A sqlite3 cursor that sends the lock-taking BEGIN to its connection's worker thread."""
-
-    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
-        """Run a statement inline, or off the loop when it may wait for a lock."""
-        if sql in _WAITING_STATEMENTS:
-            connection = self.connection
-            assert isinstance(connection, _Sqlite3Connection)
-            _off_loop(connection.worker(), super().execute, sql, parameters)
-            return self
-        super().execute(sql, parameters)
-        return self
-
-    async def _async_soft_close(self) -> None:
-        """SQLAlchemy's async result hook: sqlite3 rows stay readable inline, nothing to do."""
-
-
 class _Sqlite3Connection(sqlite3.Connection):
-    """sqlite3 with its own worker thread for the calls that may wait (created on first use).
+    """sqlite3 with its own worker thread (created on first use) and the inline flag.
 
     One thread per connection, not a shared pool: a BEGIN IMMEDIATE waiting for a lock must
     never queue the COMMIT that would release it behind itself (two engines in one process).
     """
 
     _worker: ThreadPoolExecutor | None = None
+    inline = False  # set per transaction by db.py: True for the committer's write transactions
 
     def worker(self) -> ThreadPoolExecutor:
-        """This connection's thread for lock waits and fsyncs."""
+        """This connection's thread for lock waits, fsyncs and off-loop statements."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="joule-sqlite")
         return self._worker
@@ -81,6 +74,75 @@ class _Sqlite3Connection(sqlite3.Connection):
         if self._worker is not None:
             self._worker.shutdown(wait=False)
             self._worker = None
+
+
+class InlineCursor(sqlite3.Cursor):
+    """A sqlite3 cursor that runs inline or on its connection's worker thread (rows buffered)."""
+
+    _buffered: deque[Any] | None = None  # rows fetched on the worker thread
+
+    def _owner(self) -> _Sqlite3Connection:
+        connection = self.connection
+        assert isinstance(connection, _Sqlite3Connection)
+        return connection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
+        """Run a statement inline, or off the loop (with its rows) when it may take long."""
+        owner = self._owner()
+        self._buffered = None
+        if sql in _WAITING_STATEMENTS:
+            _off_loop(owner.worker(), super().execute, sql, parameters)
+        elif owner.inline:
+            super().execute(sql, parameters)
+        else:
+            self._buffered = deque(_off_loop(owner.worker(), self._execute_all, sql, parameters))
+        return self
+
+    def _execute_all(self, sql: str, parameters: Any) -> list[Any]:
+        super().execute(sql, parameters)
+        return super().fetchall() if self.description is not None else []
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> InlineCursor:
+        """Run a statement for many parameter sets, inline or off the loop like execute."""
+        owner = self._owner()
+        self._buffered = None
+        if owner.inline:
+            super().executemany(sql, seq_of_parameters)
+        else:
+            _off_loop(owner.worker(), super().executemany, sql, seq_of_parameters)
+        return self
+
+    def fetchone(self) -> Any:
+        """The next row."""
+        if self._buffered is None:
+            return super().fetchone()
+        return self._buffered.popleft() if self._buffered else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        """Up to `size` rows (arraysize by default)."""
+        if self._buffered is None:
+            return super().fetchmany(self.arraysize if size is None else size)
+        count = min(self.arraysize if size is None else size, len(self._buffered))
+        return [self._buffered.popleft() for _ in range(count)]
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        if self._buffered is None:
+            return super().fetchall()
+        rows, self._buffered = list(self._buffered), deque()
+        return rows
+
+    def __iter__(self) -> InlineCursor:
+        return self
+
+    def __next__(self) -> Any:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    async def _async_soft_close(self) -> None:
+        """SQLAlchemy's async result hook: rows stay readable (buffered or inline)."""
 
 
 class InlineConnection(AdaptedConnection):
@@ -94,6 +156,15 @@ class InlineConnection(AdaptedConnection):
     def __init__(self, dbapi: Any, connection: _Sqlite3Connection) -> None:
         self.dbapi = dbapi
         self._connection = connection
+
+    @property
+    def inline(self) -> bool:
+        """True while statements run on the event loop (the committer's write transactions)."""
+        return self._connection.inline
+
+    @inline.setter
+    def inline(self, value: bool) -> None:
+        self._connection.inline = value
 
     def cursor(self, server_side: bool = False) -> InlineCursor:
         """A new cursor (sqlite3 cursors are lazy: server-side needs nothing more)."""
@@ -144,9 +215,26 @@ class InlineSQLiteDBAPI(AsyncAdapt_aiosqlite_dbapi):
         """Open a sqlite3 connection usable from the loop thread and the worker thread."""
         kwargs.pop("async_creator_fn", None)
         # Used by one coroutine at a time (the pool hands a connection to one session), from the
-        # loop thread and, for BEGIN IMMEDIATE and COMMIT, the worker thread while it waits.
+        # loop thread and the worker thread, never both at once.
         kwargs["check_same_thread"] = False
         kwargs["factory"] = _Sqlite3Connection
         connection = sqlite3.connect(*args, **kwargs)
         assert isinstance(connection, _Sqlite3Connection)
         return InlineConnection(self, connection)
+
+
+@asynccontextmanager
+async def off_the_loop(session: AsyncSession) -> AsyncIterator[None]:
+    """Run the session's statements on the worker thread inside the block (long statements
+    in a write transaction, e.g. pruning the message log); a no-op on other databases."""
+    connection = await session.connection()
+    dbapi = (await connection.get_raw_connection()).dbapi_connection
+    if not isinstance(dbapi, InlineConnection):
+        yield
+        return
+    previous = dbapi.inline
+    dbapi.inline = False
+    try:
+        yield
+    finally:
+        dbapi.inline = previous

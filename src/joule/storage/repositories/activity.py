@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import MessageLogEntry, Station
+from joule.storage.sqlite_inline import off_the_loop
 from joule.storage.uow import UnitOfWork
 
 
@@ -26,7 +27,11 @@ async def prune_message_log(session: AsyncSession, keep: int) -> int:
         .label("rn"),
     ).subquery()
     doomed = select(ranked.c.id).where(ranked.c.rn > keep)
-    result = await session.execute(delete(MessageLogEntry).where(MessageLogEntry.id.in_(doomed)))
+    # A scan of the whole log: on SQLite it must not run on the event loop (sqlite_inline.py).
+    async with off_the_loop(session):
+        result = await session.execute(
+            delete(MessageLogEntry).where(MessageLogEntry.id.in_(doomed))
+        )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
