@@ -81,7 +81,8 @@ class StationDirectoryAdapter:
         async def work(uow: UnitOfWork) -> stations.StationAccess | None:
             return await stations.get_access(uow.session, station_id)
 
-        found = await self.committer.read(work)
+        # One row by key per connect: inline, so a reconnect storm does not queue on threads.
+        found = await self.committer.read(work, quick=True)
         return _to_gateway(found) if found is not None else None
 
     async def register_unknown(self, station_id: str, *, accept: bool) -> StationAccess:

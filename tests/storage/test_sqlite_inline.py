@@ -120,3 +120,22 @@ async def test_committed_work_is_visible_to_a_fresh_connection(
         )
     finally:
         check.close()
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_quick_reads_run_inline(engine: AsyncEngine, committer: GroupCommitter) -> None:
+    threads: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def register(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.create_function(  # type: ignore[attr-defined]
+            "whose_thread", 0, lambda: threads.append(threading.get_ident()) or 1
+        )
+
+    async def read(uow: UnitOfWork) -> int:
+        return int((await uow.session.execute(text("SELECT whose_thread()"))).scalar_one())
+
+    assert await committer.read(read, quick=True) == 1
+    assert await committer.read(read) == 1
+    quick, other = threads
+    assert quick == threading.get_ident() and other != quick

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from joule.storage.db import WRITE_INTENT
+from joule.storage.db import QUICK_READ, WRITE_INTENT
 from joule.storage.models import Base
 from joule.storage.uow import UnitOfWork
 
@@ -165,13 +165,19 @@ class GroupCommitter:
         self._queue.put_nowait(_Item(work, future, preload))
         return await future
 
-    async def read(self, work: Work[T]) -> T:
-        """Run a read-only unit of work in its own session, beside the writer; nothing is kept."""
+    async def read(self, work: Work[T], *, quick: bool = False) -> T:
+        """Run a read-only unit of work in its own session, beside the writer; nothing is kept.
+
+        `quick` marks a read of a few rows by key (the gateway's lookup per connect): on SQLite
+        it runs inline on the event loop instead of hopping to a thread per statement (T8).
+        """
         attempt = 0
         while True:
             try:
                 # Closing the session rolls back: a read never keeps anything it wrote.
                 async with self._sessions() as session:
+                    if quick:
+                        await session.connection(execution_options=QUICK_READ)
                     return await work(UnitOfWork(session))
             except Exception as error:
                 if attempt >= self._retries or not is_transient(error):

@@ -23,6 +23,9 @@ from joule.storage.sqlite_inline import InlineConnection, InlineSQLiteDBAPI
 # turns the BEGIN into BEGIN IMMEDIATE: the write lock is taken up front, where busy_timeout
 # applies, instead of failing with SQLITE_BUSY when a read snapshot is upgraded mid-transaction.
 WRITE_INTENT: dict[str, Any] = {"joule_write_intent": True}
+# Execution option of a short read by key: on SQLite its statements run inline on the event loop
+# (a read transaction in WAL mode never waits for a lock); other reads hop to a worker thread.
+QUICK_READ: dict[str, Any] = {"joule_quick_read": True}
 
 # How long a SQLite connection waits for another process's write lock before "database is locked"
 # (Q21: a burst must queue, not surface errors to stations).
@@ -96,12 +99,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("joule_write_intent", False)
+        options = connection.get_execution_options()
+        immediate = options.get("joule_write_intent", False)
         dbapi = connection.connection.dbapi_connection
         if isinstance(dbapi, InlineConnection):
-            # The committer's write transactions run inline (small statements, lock held);
-            # every other transaction runs its statements on the connection's worker thread.
-            dbapi.inline = bool(immediate)
+            # The committer's write transactions (small statements, lock held) and quick reads
+            # by key run inline; every other transaction runs on the connection's worker thread.
+            dbapi.inline = bool(immediate or options.get("joule_quick_read", False))
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
