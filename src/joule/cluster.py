@@ -22,7 +22,9 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +206,7 @@ class WorkerPlan:
     count: int
     control_dir: Path
     log_setup: LogSetup | None
+    ready: Any  # a multiprocessing Event, set once this worker accepts stations and requests
 
     def control_path(self, index: int) -> Path:
         """The control socket of worker `index`."""
@@ -238,6 +241,7 @@ async def _run_worker(plan: WorkerPlan) -> None:
         assert joule.gateway is not None
         control = ControlServer(joule.gateway, plan.control_path(plan.index))
         await control.start()
+        plan.ready.set()
         await stop.wait()
     finally:
         if control is not None:
@@ -310,10 +314,11 @@ def serve_workers(settings: Settings, workers: int, *, log_setup: LogSetup | Non
     control_dir = Path(tempfile.mkdtemp(prefix="joule-workers-"))
     os.chmod(control_dir, 0o700)
     context = multiprocessing.get_context("spawn")
+    ready = [context.Event() for _ in range(workers)]
     processes = [
         context.Process(
             target=_worker_main,
-            args=(WorkerPlan(shared, index, workers, control_dir, log_setup),),
+            args=(WorkerPlan(shared, index, workers, control_dir, log_setup, ready[index]),),
             name=f"joule-worker-{index}",
         )
         for index in range(workers)
@@ -331,14 +336,16 @@ def serve_workers(settings: Settings, workers: int, *, log_setup: LogSetup | Non
     try:
         for process in processes:
             process.start()
-        log.info(
-            "Joule with %d workers: OCPP ws://%s:%d/ocpp/<station-id>, API http://%s:%d/api/v1",
-            workers,
-            settings.host,
-            ocpp_port,
-            settings.host,
-            http_port,
-        )
+        if _all_ready(processes, ready, lambda: stopping):
+            # Like `joule serve`: one line once every worker accepts stations and requests (a
+            # health check alone may be answered by the first worker while others still start).
+            print(
+                f"Joule is running with {workers} workers — "
+                f"OCPP ws://{settings.host}:{ocpp_port}/ocpp/<station-id>  "
+                f"API http://{settings.host}:{http_port}/api/v1",
+                file=sys.stderr,
+                flush=True,
+            )
         return _supervise(processes, lambda: stopping)
     finally:
         for sig, handler in previous.items():
@@ -347,6 +354,15 @@ def serve_workers(settings: Settings, workers: int, *, log_setup: LogSetup | Non
             if holder is not None:
                 holder.close()
         shutil.rmtree(control_dir, ignore_errors=True)
+
+
+def _all_ready(processes: list[Any], ready: list[Any], stopping: Callable[[], bool]) -> bool:
+    """Wait until every worker is ready; False when one died or a stop came first."""
+    while not all(event.is_set() for event in ready):
+        if stopping() or any(p.exitcode is not None for p in processes):
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _supervise(processes: list[Any], stopping: Callable[[], bool]) -> int:

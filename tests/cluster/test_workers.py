@@ -41,18 +41,19 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str, Path, subprocess.Popen[b
     cmd = [sys.executable, "-m", "joule.cli.main", "serve-workers", "--workers", "2"]
     cmd += ["--ocpp-port", str(ocpp), "--http-port", str(http)]
     cmd += ["--database-url", f"sqlite:///{db}", "--unknown-stations", "accept"]
-    process = subprocess.Popen(cmd, env=env)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, env=env, stderr=out)
     api = f"http://127.0.0.1:{http}/api/v1"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{api}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the workers did not become healthy")
+    # The supervisor says so once every worker listens (a health check alone could be
+    # answered by the first worker up while the other still starts).
+    while "Joule is running with 2 workers" not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail(f"the workers did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+    assert httpx.get(f"{api}/health", timeout=5).status_code == 200
     try:
         yield f"ws://127.0.0.1:{ocpp}/ocpp", api, db, process
     finally:

@@ -198,6 +198,12 @@ def start_joule(
         "JOULE_ADMIN_EMAIL": BENCH_ADMIN_EMAIL,
         "JOULE_ADMIN_PASSWORD": BENCH_ADMIN_PASSWORD,
     }
+    cleanup: list[str] = []
+    if log_path is None and workers > 1:
+        # The supervisor's "running with N workers" line is the only sign that all listen.
+        scratch = tempfile.mkdtemp(prefix="joule-bench-log-")
+        cleanup.append(scratch)
+        log_path = Path(scratch) / "serve.log"
     log = open(log_path, "ab") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
     try:
         process = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
@@ -208,12 +214,25 @@ def start_joule(
     try:
         _wait_port(host, ocpp_port, process, 120.0)
         _wait_healthy(http_url, process, 60.0)
+        if workers > 1 and log_path is not None:
+            _wait_for_line(log_path, f"running with {workers} workers", process, 120.0)
     except Exception:
         process.kill()
         process.wait()
         raise
     name = "joule" if workers == 1 else f"joule-{workers}w"
-    return ServerProcess(name, process, f"ws://{host}:{ocpp_port}/ocpp", http_url)
+    return ServerProcess(name, process, f"ws://{host}:{ocpp_port}/ocpp", http_url, cleanup)
+
+
+def _wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"joule exited with {process.returncode}")
+        if text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"joule did not log {text!r}")
 
 
 def _wait_healthy(http_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
