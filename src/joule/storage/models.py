@@ -52,6 +52,22 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Organisation(Base):
+    """A CPO or one of its sub-operators / site hosts; owns sites, stations, drivers and tokens.
+
+    Organisations form a tree: an operator of an organisation sees its own data and that of every
+    organisation below it, never a sibling's or a parent's (issue 5: 404 outside the scope).
+    """
+
+    __tablename__ = "organisations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Site(Base):
     """A location with stations; tariffs, load limits and reports hang off it later."""
 
@@ -59,6 +75,15 @@ class Site(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    latitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False), nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # public: any valid token; private: only groups with a rule here; mixed: private inside the
+    # rules' windows, public outside (issue 5). Stations may override (Station.access_mode).
+    access_mode: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -71,7 +96,88 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32), default="admin")  # admin | operator | viewer
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    # Login throttling and session expiry (issue 5): sessions issued before password_changed_at
+    # are void; locked_until is set after repeated failures.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OperatorSiteGrant(Base):
+    """A site-scoped role: the operator may act on this site with this role (issue 5)."""
+
+    __tablename__ = "operator_site_grants"
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32))  # operator | viewer
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordReset(Base):
+    """A one-time password reset token (only its hash is kept), for operators and drivers."""
+
+    __tablename__ = "password_resets"
+    token_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="CASCADE"), nullable=True
+    )
+    driver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drivers.id", ondelete="CASCADE"), nullable=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key for integrations: scoped to an organisation and a role, revocable (issue 5).
+
+    The secret is shown once; only its hash is stored, looked up by the public prefix.
+    """
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))  # admin | operator | viewer
+    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditEntry(Base):
+    """Append-only record of a change to users, tokens, groups, rules and settings (issue 5).
+
+    Commands to stations have their own log (command_log); this one is for data changes.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    actor_type: Mapped[str] = mapped_column(String(16))  # operator | api_key | driver | system
+    organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(64))  # e.g. token.create, group.rule.delete
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(160))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Station(Base):
@@ -80,6 +186,14 @@ class Station(Base):
     __tablename__ = "stations"
     id: Mapped[str] = mapped_column(String(48), primary_key=True)  # P4 §3.1.1: ≤ 48 chars
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), nullable=True)
+    # The owner when the station has no site (a site's organisation wins when it has one).
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    # Overrides the site's access mode: public | private | mixed (None: the site's).
+    access_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    latitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False), nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False), nullable=True)
     # 'accepted' | 'pending' (unknown, awaiting an operator) | 'rejected'
     registration: Mapped[str] = mapped_column(String(16), default="accepted")
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -186,7 +300,155 @@ class IdToken(Base):
     expiry: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     group_id: Mapped[str | None] = mapped_column(String(255), nullable=True)  # parentIdTag
     max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
+    driver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drivers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Driver(Base):
+    """A person who charges: any number of tokens, member of access groups (issue 5)."""
+
+    __tablename__ = "drivers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="Active")  # Active | Blocked
+    # The driver's own login (separate from operators); None: no login.
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessGroup(Base):
+    """A group of drivers/tokens (public, employees, residents, fleet, custom) with access rules.
+
+    `id_token_group` is the OCPP group id (1.6 parentIdTag / 2.0.1 groupIdToken): a token whose
+    group_id equals it is a member too, so a family or fleet card shares the group's rights.
+    """
+
+    __tablename__ = "access_groups"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="custom")
+    id_token_group: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    # Energy each member may take per calendar month (site time zone), Wh; None: unlimited.
+    monthly_energy_budget_wh: Mapped[Decimal | None] = mapped_column(Energy, nullable=True)
+    # For the billing capability: the price group and a discount in percent.
+    pricing_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GroupDriver(Base):
+    """A driver's membership of a group: all of the driver's tokens share the group's rights."""
+
+    __tablename__ = "group_drivers"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("access_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    driver_id: Mapped[int] = mapped_column(
+        ForeignKey("drivers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class GroupToken(Base):
+    """A single token's membership of a group (a token without a driver, e.g. a fleet card)."""
+
+    __tablename__ = "group_tokens"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("access_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("id_tokens.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AccessRule(Base):
+    """Where and when a group may charge: a site, station or EVSE, days and a time window.
+
+    Times are local to the site's time zone. Null scope fields widen the rule (no site = all the
+    organisation's sites); no days = every day; no window = all day. end < start spans midnight.
+    """
+
+    __tablename__ = "access_rules"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("access_groups.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), nullable=True
+    )
+    station_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    evse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    days: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)  # ISO 1=Mon … 7=Sun
+    start_time: Mapped[str | None] = mapped_column(String(5), nullable=True)  # "HH:MM"
+    end_time: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LocalListState(Base):
+    """What Joule last pushed to a station's local authorization list (D01/D02, 1.6 §5.15)."""
+
+    __tablename__ = "local_lists"
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=0)  # the version the station confirmed
+    target_version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # in_sync | pending | failed
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LocalListEntry(Base):
+    """One entry of a station's local list as the station holds it (for differential updates)."""
+
+    __tablename__ = "local_list_entries"
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    uid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    token_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    expiry: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    group_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class Reservation(Base):
+    """A reservation made with ReserveNow (1.6 §5.13, 2.0.1 H01); id = reservationId."""
+
+    __tablename__ = "reservations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(48), index=True)
+    evse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    id_token: Mapped[str] = mapped_column(String(255))
+    group_id_token: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    expiry: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Requested | Accepted | Rejected | Faulted | Occupied | Unavailable | Used | Expired |
+    # Cancelled | Removed (2.0.1 ReservationUpdateStatusEnumType)
+    status: Mapped[str] = mapped_column(String(16))
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    operator: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Transaction(Base):
@@ -431,6 +693,7 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(200))
     rules: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: every rule
     site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: every site
+    organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -460,5 +723,6 @@ class AlertSubscription(Base):
     email: Mapped[str] = mapped_column(String(320))
     rules: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: every rule
     site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: every site
+    organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
