@@ -1,0 +1,1 @@
+"""Reporting: KPIs computed from the operational data (shared/spec/reporting.md §3)."""
