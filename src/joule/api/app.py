@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from joule import __version__
 from joule.api import errors
 from joule.api.deps import ApiServices, Database
+from joule.api.request_id import RequestIdMiddleware
 from joule.api.routes import (
     auth,
     commands,
@@ -17,6 +18,7 @@ from joule.api.routes import (
     stations,
     tokens,
     transactions,
+    uptime,
 )
 from joule.domain.command.service import CommandService
 from joule.web.mount import install as install_dashboard
@@ -53,7 +55,9 @@ def create_app(services: ApiServices) -> FastAPI:
         tokens,
         transactions,
         sites,
+        uptime,
     ):
         app.include_router(module.router, prefix=PREFIX)
     install_dashboard(app, services.events)  # the operator dashboard at / and /ui/ (ADR 0005)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request carries its id
     return app

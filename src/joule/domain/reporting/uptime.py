@@ -40,7 +40,9 @@ class Span:
     @property
     def seconds(self) -> Decimal:
         """Its length in seconds (0 when empty)."""
-        return max(Decimal(str((self.end - self.start).total_seconds())), Decimal(0))
+        delta = self.end - self.start
+        exact = Decimal(delta.days * 86_400 + delta.seconds) + Decimal(delta.microseconds) / 10**6
+        return max(exact, Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
