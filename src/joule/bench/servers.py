@@ -180,7 +180,8 @@ def start_joule(
         "-m",
         "joule.cli.main",
         # N workers: the cluster supervisor (cluster.py), `joule serve`'s flags plus --workers.
-        *(("serve-workers", "--workers", str(workers)) if workers > 1 else ("serve",)),
+        "serve",
+        *(("--workers", str(workers)) if workers > 1 else ()),
         "--host",
         host,
         "--ocpp-port",

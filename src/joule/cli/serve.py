@@ -27,6 +27,13 @@ def serve(
         False, "--no-migrate", help="Refuse to start if migrations are pending"
     ),
     demo: int = typer.Option(0, "--demo", min=0, help="Also run a demo fleet of N stations"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        envvar="JOULE_WORKERS",
+        help="Processes sharing the OCPP and HTTP ports (SO_REUSEPORT; one per core) [1]",
+    ),
 ) -> None:
     """Run the CSMS: the OCPP endpoint, the core and the operator API."""
     settings = settings_with(
@@ -38,6 +45,19 @@ def serve(
         role=role,
         auto_migrate=False if no_migrate else None,
     )
+    if workers > 1:
+        if demo:
+            # The demo fleet drives one in-process Joule; N workers have no single one to drive.
+            typer.echo("joule: --demo runs in one process: leave out --workers", err=True)
+            raise typer.Exit(2)
+        if settings.role is not Role.ALL:
+            # Each worker is a whole Joule (cluster.py): it holds sockets and relays commands.
+            typer.echo("joule: --workers needs --role all", err=True)
+            raise typer.Exit(2)
+        from joule.cli.workers import run_workers  # the supervisor imports the whole runtime
+
+        run_workers(settings, workers)
+        return
     if demo:
         settings = demo_settings(settings)
     setup_logging(settings.log_level)

@@ -1,7 +1,6 @@
-"""`joule serve-workers --workers N`: `joule serve` as N processes sharing the ports (cluster.py).
+"""`joule serve --workers N`: `joule serve` as N processes sharing the ports (cluster.py).
 
-The flags are `joule serve`'s; `joule serve --workers N` is meant to hand over to
-`run_workers` (one call) once serve.py takes the flag.
+`joule serve-workers` is kept as an alias (same flags, `--workers` defaulting to 2).
 """
 
 from __future__ import annotations
@@ -30,7 +29,9 @@ def run_workers(settings: Settings, workers: int) -> None:
 
 
 def serve_workers(
-    workers: int = typer.Option(2, min=1, help="Worker processes (one per core)"),
+    workers: int = typer.Option(
+        2, min=1, envvar="JOULE_WORKERS", help="Worker processes (one per core)"
+    ),
     host: str | None = typer.Option(None, help="Address to listen on [env JOULE_HOST, 127.0.0.1]"),
     http_port: int | None = typer.Option(None, help="REST API and dashboard port [8000]"),
     ocpp_port: int | None = typer.Option(None, help="OCPP WebSocket port [9000]"),
@@ -42,7 +43,7 @@ def serve_workers(
         False, "--no-migrate", help="Refuse to start if migrations are pending"
     ),
 ) -> None:
-    """Run the CSMS as N worker processes on the same ports and database (SO_REUSEPORT)."""
+    """Alias of `joule serve --workers N` (N processes on the same ports and database)."""
     settings = settings_with(
         host=host,
         http_port=http_port,
