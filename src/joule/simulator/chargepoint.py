@@ -121,6 +121,8 @@ class ChargePoint:
             evse.sample_interval_s = interval
         self.auth.list_enabled = self.config.get_bool("LocalAuthListEnabled")
         self.auth.cache_enabled = self.config.get_bool("AuthorizationCacheEnabled")
+        self.auth.max_entries = self.config.get_int("LocalAuthListMaxLength")
+        self.auth.max_per_message = self.config.get_int("SendLocalListMaxLength")
         timeout = float(self.config.get_int("ConnectionTimeOut"))
         for d in self.drivers.values():
             d.start_timeout_s = timeout
@@ -294,7 +296,7 @@ class ChargePoint:
 
     async def authorize(self, token: IdToken) -> str | None:
         """Ask the CSMS (or, offline, the local list and cache) whether a token may charge."""
-        known = self.auth.lookup(token.uid)
+        known = self.auth.lookup(token.uid, self.now())
         if known == ACCEPTED and self.config.get_bool("LocalPreAuthorize"):
             return known  # C16 §3.5: start at once, the CSMS re-checks in StartTransaction
         if self.outbox.online.is_set():

@@ -166,6 +166,14 @@ def default_settings(
         Setting("DeviceDataCtrlr.ItemsPerMessage.SetVariables", "100", "integer", RO,
                 component="DeviceDataCtrlr", variable="ItemsPerMessage",
                 instance="SetVariables"),
+        # D01/D02: the list's controller; Entries is how many ids it holds now (the capacity is
+        # the 1.6 key LocalAuthListMaxLength, shared by both versions here).
+        Setting("LocalAuthListCtrlr.Available", "true", "boolean", RO,
+                component="LocalAuthListCtrlr", variable="Available"),
+        Setting("LocalAuthListCtrlr.Entries", "0", "integer", RO,
+                component="LocalAuthListCtrlr", variable="Entries"),
+        Setting("LocalAuthListCtrlr.BytesPerMessage", "65536", "integer", RO,
+                component="LocalAuthListCtrlr", variable="BytesPerMessage"),
     ]
     for evse in evses:
         settings += [

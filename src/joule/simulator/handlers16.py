@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from joule.kit.clock import utc_iso
 from joule.ocpp.timestamps import parse_timestamp
+from joule.simulator.auth import NOT_SUPPORTED, ListEntry
 from joule.simulator.charging import ProfileRejected, from_v16
 from joule.simulator.effects import Reservation
 from joule.simulator.handlers import BaseHandlers, Payload
@@ -142,18 +143,34 @@ class Handlers16(BaseHandlers):
         return Reply({"status": "Accepted"})
 
     async def send_local_list(self, p: Payload) -> Reply:
-        """SendLocalList: Full or Differential, versioned."""
-        changes: dict[str, str | None] = {}
+        """SendLocalList (C16 §5.15): Full or Differential, versioned, within the station's limits.
+
+        NotSupported without the LocalAuthListManagement feature profile (C16 §9.1.33).
+        """
+        if not self._list_supported():
+            return Reply({"status": NOT_SUPPORTED})
+        changes: dict[str, ListEntry | str | None] = {}
         for entry in p.get("localAuthorizationList", []):
             info = entry.get("idTagInfo")
-            changes[entry["idTag"]] = info["status"] if info else None
+            changes[entry["idTag"]] = (
+                ListEntry(
+                    info["status"],
+                    parse_timestamp(info["expiryDate"]).at if "expiryDate" in info else None,
+                    info.get("parentIdTag"),
+                )
+                if info
+                else None
+            )
         status = self.cp.auth.update_list(p["listVersion"], p["updateType"], changes)
         return Reply({"status": status})
 
     async def get_local_list_version(self, p: Payload) -> Reply:
-        """GetLocalListVersion (-1 when the list is disabled)."""
-        version = self.cp.auth.list_version if self.cp.auth.list_enabled else -1
-        return Reply({"listVersion": version})
+        """GetLocalListVersion (C16 §5.10): -1 when the list is not supported or disabled."""
+        supported = self._list_supported() and self.cp.auth.list_enabled
+        return Reply({"listVersion": self.cp.auth.list_version if supported else -1})
+
+    def _list_supported(self) -> bool:
+        return "LocalAuthListManagement" in self.cp.config.get_list("SupportedFeatureProfiles")
 
     async def reserve_now(self, p: Payload) -> Reply:
         """ReserveNow on a connector (connector 0 is not supported: Rejected)."""

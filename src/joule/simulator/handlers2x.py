@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from joule.kit.clock import utc_iso
 from joule.ocpp.timestamps import parse_timestamp
 from joule.simulator import device_model
+from joule.simulator.auth import FAILED, ListEntry
 from joule.simulator.charging import V2X_PURPOSE_NAMES, ProfileRejected, from_v2x
 from joule.simulator.dialect import Outgoing
 from joule.simulator.effects import Reservation
@@ -181,12 +183,26 @@ class Handlers2x(BaseHandlers):
         return Reply({"status": "Accepted"})
 
     async def send_local_list(self, p: Payload) -> Reply:
-        """SendLocalList (D01)."""
-        changes: dict[str, str | None] = {}
+        """SendLocalList (D01): Full or Differential, versioned, within ItemsPerMessage,
+        BytesPerMessage and the list's capacity (else Failed, the list unchanged)."""
+        size = len(json.dumps(p, separators=(",", ":")).encode())
+        if size > self.cp.config.get_int("LocalAuthListCtrlr.BytesPerMessage"):
+            return Reply({"status": FAILED})
+        changes: dict[str, ListEntry | str | None] = {}
         for entry in p.get("localAuthorizationList", []):
             info = entry.get("idTokenInfo")
-            changes[entry["idToken"]["idToken"]] = info["status"] if info else None
+            if not info:
+                changes[entry["idToken"]["idToken"]] = None
+                continue
+            expiry = info.get("cacheExpiryDateTime")
+            group = info.get("groupIdToken")
+            changes[entry["idToken"]["idToken"]] = ListEntry(
+                info["status"],
+                parse_timestamp(expiry).at if expiry else None,
+                group["idToken"] if group else None,
+            )
         status = self.cp.auth.update_list(p["versionNumber"], p["updateType"], changes)
+        self.cp.config.put("LocalAuthListCtrlr.Entries", len(self.cp.auth.entries))
         return Reply({"status": status})
 
     async def get_local_list_version(self, p: Payload) -> Reply:
