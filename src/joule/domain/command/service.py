@@ -8,6 +8,7 @@ Nothing is sent from inside a unit of work: the committer may re-run those.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,7 @@ from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import CommandRecord
 from joule.storage.repositories import command_log, listing
+from joule.storage.repositories import report as report_repo
 from joule.storage.repositories import token as tokens
 from joule.storage.repositories import transaction as transactions
 from joule.storage.uow import UnitOfWork
@@ -96,7 +98,7 @@ def redacted(request: Request) -> Payload:
     return payload
 
 
-def _fixed(request: Callable[[OcppVersion], Request]) -> Build:
+def fixed(request: Callable[[OcppVersion], Request]) -> Build:
     """A build step that needs no database lookups."""
 
     async def build(session: AsyncSession, version: OcppVersion) -> Request:
@@ -125,6 +127,11 @@ def check_request(version: OcppVersion, request: Request) -> None:
             f"{request.action} payload does not match the OCPP {version} schema{at}: "
             f"{error.description}"
         ) from error
+
+
+def new_request_id() -> int:
+    """A requestId / reservationId for a CALL: positive, fits OCPP's 32-bit integer."""
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 class CommandService:
@@ -171,11 +178,11 @@ class CommandService:
                 evse_id=evse_id,
                 connector_id=connector_id,
                 # F01: the station echoes it in TransactionEvent transactionInfo.remoteStartId.
-                remote_start_id=secrets.randbelow(2**31 - 1) + 1,
+                remote_start_id=new_request_id(),
             )
 
         params = {"uid": uid, "evse_id": evse_id, "connector_id": connector_id}
-        return await self._command(station_id, operator, "start", params, build)
+        return await self.send(station_id, operator, "start", params, build)
 
     async def stop(self, station_id: str, *, operator: str, transaction_id: int) -> Payload:
         """Ask the station to stop one of its transactions (F03 / 1.6 RemoteStop)."""
@@ -189,25 +196,25 @@ class CommandService:
             return stop_request(version, transaction_pk=tx.id, transaction_uid=tx.transaction_uid)
 
         params = {"transaction_id": transaction_id}
-        return await self._command(station_id, operator, "stop", params, build)
+        return await self.send(station_id, operator, "stop", params, build)
 
     async def reset(
         self, station_id: str, *, operator: str, type: str, evse_id: int | None = None
     ) -> Payload:
         """Reset the station (or, 2.x, one EVSE)."""
-        build = _fixed(lambda version: reset_request(version, type=type, evse_id=evse_id))
+        build = fixed(lambda version: reset_request(version, type=type, evse_id=evse_id))
         params = {"type": type, "evse_id": evse_id}
-        return await self._command(station_id, operator, "reset", params, build)
+        return await self.send(station_id, operator, "reset", params, build)
 
     async def unlock(
         self, station_id: str, *, operator: str, evse_id: int, connector_id: int | None = None
     ) -> Payload:
         """Unlock a connector (F05)."""
-        build = _fixed(
+        build = fixed(
             lambda version: unlock_request(version, evse_id=evse_id, connector_id=connector_id)
         )
         params = {"evse_id": evse_id, "connector_id": connector_id}
-        return await self._command(station_id, operator, "unlock", params, build)
+        return await self.send(station_id, operator, "unlock", params, build)
 
     async def availability(
         self,
@@ -219,13 +226,13 @@ class CommandService:
         connector_id: int | None = None,
     ) -> Payload:
         """Make the station, an EVSE or a connector (in)operative (G03)."""
-        build = _fixed(
+        build = fixed(
             lambda version: availability_request(
                 version, operative=operative, evse_id=evse_id, connector_id=connector_id
             )
         )
         params = {"operative": operative, "evse_id": evse_id, "connector_id": connector_id}
-        return await self._command(station_id, operator, "availability", params, build)
+        return await self.send(station_id, operator, "availability", params, build)
 
     async def trigger(
         self,
@@ -237,13 +244,13 @@ class CommandService:
         connector_id: int | None = None,
     ) -> Payload:
         """Ask the station to send a message now (F06)."""
-        build = _fixed(
+        build = fixed(
             lambda version: trigger_request(
                 version, message=message, evse_id=evse_id, connector_id=connector_id
             )
         )
         params = {"message": message, "evse_id": evse_id, "connector_id": connector_id}
-        return await self._command(station_id, operator, "trigger", params, build)
+        return await self.send(station_id, operator, "trigger", params, build)
 
     async def set_configuration(
         self,
@@ -255,7 +262,7 @@ class CommandService:
         variable: VariableRef | None = None,
     ) -> Payload:
         """Set a configuration key (1.6) or a device-model variable (2.x, B05)."""
-        build = _fixed(
+        build = fixed(
             lambda version: set_configuration_request(
                 version, key=key, variable=variable, value=value
             )
@@ -263,7 +270,7 @@ class CommandService:
         params: dict[str, Any] = {"key": key, "value": value}
         if variable is not None:
             params["variable"] = f"{variable.component}.{variable.variable}"
-        return await self._command(station_id, operator, "set_configuration", params, build)
+        return await self.send(station_id, operator, "set_configuration", params, build)
 
     async def get_configuration(
         self,
@@ -275,22 +282,88 @@ class CommandService:
     ) -> Payload:
         """Read configuration keys (1.6; none = all) or device-model variables (2.x, B06)."""
         wanted = variables or []
-        build = _fixed(
+        build = fixed(
             lambda version: get_configuration_request(version, keys=keys, variables=wanted)
         )
         params = {"keys": keys, "variables": [f"{v.component}.{v.variable}" for v in wanted]}
-        return await self._command(station_id, operator, "get_configuration", params, build)
+        return await self.send(station_id, operator, "get_configuration", params, build)
 
     async def raw(
         self, station_id: str, *, operator: str, action: str, payload: Payload
     ) -> Payload:
         """Send any CSMS request of the station's version, as given (power users)."""
-        build = _fixed(lambda version: Request(action, payload))
-        return await self._command(station_id, operator, action, payload, build)
+        build = fixed(lambda version: Request(action, payload))
+        return await self.send(station_id, operator, action, payload, build)
 
-    async def _command(
+    @property
+    def committer(self) -> GroupCommitter:
+        """The group committer: commands that keep state (reservations) write through it."""
+        return self._committer
+
+    @property
+    def clock(self) -> Clock:
+        """The injected clock."""
+        return self._clock
+
+    async def reports(self, station_id: str, *, action: str, request_id: int) -> list[Payload]:
+        """The payloads a station sent in answer to one of our requests (report parts, in order)."""
+
+        async def work(uow: UnitOfWork) -> list[Payload]:
+            if await listing.get_station(uow.session, station_id) is None:
+                raise NotFound(f"station {station_id} does not exist")
+            rows = await report_repo.reports_for_request(
+                uow.session, station_id, action=action, request_id=request_id
+            )
+            return [row.payload for row in rows]
+
+        return await self._committer.read(work)
+
+    async def wait_reports(
+        self, station_id: str, *, action: str, request_id: int, poll_s: float = 0.05
+    ) -> tuple[list[Payload], bool]:
+        """Report parts for a request, waiting up to the call timeout for the last one (tbc
+        false). Returns the parts and whether they are complete."""
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        while True:
+            parts = await self.reports(station_id, action=action, request_id=request_id)
+            complete = bool(parts) and not parts[-1].get("tbc", False)
+            if complete or asyncio.get_running_loop().time() >= deadline:
+                return parts, complete
+            await asyncio.sleep(poll_s)
+
+    async def send_numbered(
+        self,
+        station_id: str,
+        operator: str,
+        name: str,
+        params: Payload,
+        make: Callable[[OcppVersion], Request],
+    ) -> Payload:
+        """`send`, then add the CALL's requestId to the answer when the version's message has one.
+
+        The operator needs it to follow the notifications that come later (status of a firmware
+        update or log upload, report parts); 1.6 core messages carry none.
+        """
+        built: list[Request] = []
+
+        def build(version: OcppVersion) -> Request:
+            built.append(make(version))
+            return built[-1]
+
+        answer = await self.send(station_id, operator, name, params, fixed(build))
+        request_id = built[-1].payload.get("requestId") if built else None
+        return answer if request_id is None else {**answer, "requestId": request_id}
+
+    async def send(
         self, station_id: str, operator: str, name: str, params: Payload, build: Build
     ) -> Payload:
+        """Build the CALL for the station's version, send it, audit the outcome, return the answer.
+
+        `name` and `params` describe the operator's intent for the audit log when nothing could
+        be built (a station that never connected). Raises NotFound, Invalid, StationOffline,
+        StationTimeout or StationCallError.
+        """
+
         async def prepare(uow: UnitOfWork) -> Request | None:
             station = await listing.get_station(uow.session, station_id)
             if station is None:
@@ -344,6 +417,8 @@ class CommandService:
         response: Payload | None,
     ) -> None:
         at = self._clock.now()
+        who = {"operator": operator, "command_id": message_id, "station_id": station_id}
+        log.info("command %s to %s: %s", request.action, station_id, outcome, extra=who)
 
         async def work(uow: UnitOfWork) -> None:
             command_log.append_command(

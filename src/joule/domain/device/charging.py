@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from joule.domain.command import reservation_state
 from joule.domain.context import HandlerContext, Payload, on
 from joule.domain.device import service
 
@@ -51,4 +52,11 @@ async def on_notify_ev_charging_schedule(ctx: HandlerContext, payload: Payload) 
 async def on_reservation_status_update(ctx: HandlerContext, payload: Payload) -> Payload:
     """ReservationStatusUpdate (H04): a reservation expired or was removed at the station."""
     await _keep(ctx, "ReservationStatusUpdate", payload)
+    await reservation_state.record_update(
+        ctx.uow.session,
+        station_id=ctx.station_id,
+        reservation_id=payload["reservationId"],
+        status=payload["reservationUpdateStatus"],
+        at=ctx.received_at,
+    )
     return {}

@@ -10,6 +10,7 @@ from typing import Any
 
 from joule.domain.authorization.rules import Decision
 from joule.domain.authorization.service import authorize_token
+from joule.domain.command import reservation_state
 from joule.domain.events import TransactionEnded, TransactionStarted, TransactionUpdated
 from joule.domain.metering.rules import QUIRK_IMPLAUSIBLE_TIMESTAMP, QUIRK_METER_RESET
 from joule.domain.metering.service import (
@@ -117,6 +118,15 @@ async def record_event(
     # E §1.3.2: incomplete while a seqNo between Started and Ended is missing (held from billing).
     tx.missing_seq_nos = format_missing(after.gaps)
     _copy_details(tx, facts)
+    if facts.reservation_id is not None:
+        # H03: a transaction on a reservation uses it up.
+        await reservation_state.mark_used(
+            session,
+            station_id=station_id,
+            reservation_id=facts.reservation_id,
+            transaction_pk=tx.id,
+            at=received_at,
+        )
     decision = await _verify(uow, tx, facts, received_at=received_at, record=True)
     meter = record_readings(
         uow,

@@ -10,6 +10,7 @@ from typing import Any
 
 from joule.domain.authorization.rules import Decision
 from joule.domain.authorization.service import authorize, authorize_token
+from joule.domain.command import reservation_state
 from joule.domain.events import TransactionEnded, TransactionStarted
 from joule.domain.metering.rules import (
     QUIRK_IMPLAUSIBLE_METER_VALUE,
@@ -112,6 +113,15 @@ async def start(
         meter_start_wh=meter_start,
         reservation_id=reservation_id,
     )
+    if reservation_id is not None:
+        # C16 §5.13: a start with the reservationId ends the reservation (used).
+        await reservation_state.mark_used(
+            session,
+            station_id=station_id,
+            reservation_id=reservation_id,
+            transaction_pk=tx.id,
+            at=received_at,
+        )
     uow.emit(
         TransactionStarted(
             transaction_pk=tx.id, station_id=station_id, evse_id=evse_id, id_token=uid, at=when.at
