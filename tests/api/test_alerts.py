@@ -46,7 +46,8 @@ async def test_rules_list_and_thresholds(
     by_rule = {r["rule"]: r for r in resp.json()}
     assert by_rule["station_offline"]["params"] == {"minutes": 10}
     assert by_rule["boot_loop"]["defaults"] == {"boots": 5, "minutes": 30}
-    assert len(by_rule) == 9
+    assert by_rule["uptime_below"]["params"] == {"percent": 97, "days": 7}
+    assert len(by_rule) == 10
 
     assert (
         await viewer.patch("/alert-rules/boot_loop", json={"enabled": False})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 STATION_OFFLINE = "station_offline"
@@ -20,6 +21,10 @@ TRANSACTION_TOO_LONG = "transaction_too_long"
 SECURITY_EVENT = "security_event"
 FIRMWARE_FAILED = "firmware_failed"
 DIAGNOSTICS_FAILED = "diagnostics_failed"
+UPTIME_BELOW = "uptime_below"
+# A station seen for minutes would fall below any threshold on its first short fault: the uptime
+# rule judges a station once its ports have a day of history.
+UPTIME_MIN_OBSERVED_S = 86_400
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -78,6 +83,13 @@ RULES: dict[str, RuleSpec] = {
         RuleSpec(SECURITY_EVENT, CRITICAL, {"hours": 24}, "critical security event in N hours"),
         RuleSpec(FIRMWARE_FAILED, WARNING, {}, "firmware download or installation failed"),
         RuleSpec(DIAGNOSTICS_FAILED, WARNING, {}, "diagnostics or log upload failed"),
+        # reporting.md §3.1: NEVI asks > 97 %; funding programmes may ask 99 (editable).
+        RuleSpec(
+            UPTIME_BELOW,
+            WARNING,
+            {"percent": 97, "days": 7},
+            "station uptime below P % over the last D days",
+        ),
     )
 }
 
@@ -131,6 +143,7 @@ class StationState:
     status: str | None = None  # connector 0 / the station as a whole
     error_code: str | None = None
     boots: tuple[datetime, ...] = ()  # recent BootNotifications, newest window only
+    uptime: Decimal | None = None  # percent over the uptime rule's window (None: no ports yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +275,19 @@ def evaluate(
                     f"{sid} booted {len(recent)} times in {config.params['minutes']} min",
                     boots=len(recent),
                 )
+        config = on(UPTIME_BELOW)
+        if config and st.uptime is not None and st.uptime < config.params["percent"]:
+            shown = st.uptime.quantize(Decimal("0.01"))
+            finding(
+                UPTIME_BELOW,
+                f"{sid}/uptime",
+                sid,
+                st.site_id,
+                f"{sid} uptime {shown} % over {config.params['days']} days "
+                f"(threshold {config.params['percent']} %)",
+                uptime_percent=str(shown),
+                days=config.params["days"],
+            )
         if on(CONNECTOR_FAULTED) and st.status == "Faulted":
             finding(
                 CONNECTOR_FAULTED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from joule.domain.alerting.rules import (
     StationState,
     TransactionState,
 )
+from joule.domain.reporting import uptime
 from joule.kit.errors import Conflict, Invalid, NotFound
 from joule.storage.models import Alert, AlertRule
 from joule.storage.repositories import alert as repo
@@ -125,6 +127,15 @@ async def load_snapshot(
         since = now - timedelta(minutes=config.params["minutes"])
         for boot in await repo.boots_since(session, since):
             boots.setdefault(boot.station_id, []).append(_utc(boot.at))
+    uptimes: dict[str, Decimal | None] = {}
+    if config := on(rules.UPTIME_BELOW):
+        since = now - timedelta(days=config.params["days"])
+        found = await uptime.station_uptimes(session, since=since, until=now)
+        uptimes = {
+            sid: u.total.percent
+            for sid, u in found.items()
+            if max(p.period_s for p in u.ports.values()) >= rules.UPTIME_MIN_OBSERVED_S
+        }
     stations = tuple(
         StationState(
             station_id=r.id,
@@ -136,6 +147,7 @@ async def load_snapshot(
             status=r.status,
             error_code=r.error_code,
             boots=tuple(boots.get(r.id, ())),
+            uptime=uptimes.get(r.id),
         )
         for r in await repo.known_stations(session)
     )
