@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from joule import __version__
 from joule.api import errors
-from joule.api.deps import ApiServices, Database
+from joule.api.deps import ApiServices, Database, StationGuard
 from joule.api.request_id import RequestIdMiddleware
 from joule.api.routes import (
     auth,
@@ -57,7 +57,8 @@ def create_app(services: ApiServices) -> FastAPI:
         sites,
         uptime,
     ):
-        app.include_router(module.router, prefix=PREFIX)
+        # Every route with a {station_id} answers 404 outside the caller's scope (issue 5).
+        app.include_router(module.router, prefix=PREFIX, dependencies=[StationGuard])
     install_dashboard(app, services.events)  # the operator dashboard at / and /ui/ (ADR 0005)
     app.add_middleware(RequestIdMiddleware)  # outermost: every line of a request carries its id
     return app

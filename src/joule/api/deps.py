@@ -1,4 +1,4 @@
-"""FastAPI dependencies as named types: services, database, paging, the calling operator."""
+"""FastAPI dependencies as named types: services, database, paging, the caller and its scope."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.api.security import InvalidToken, read_token
 from joule.bus.port import CommandSender, EventBus
 from joule.config import Settings
+from joule.domain.access.scope import Scope, station_role
 from joule.domain.command.service import CommandService
+from joule.domain.operator import api_keys
 from joule.domain.operator import service as operators
 from joule.domain.operator.rules import may_administer, may_change
 from joule.kit.clock import Clock
@@ -111,6 +113,8 @@ def get_paging(
 PageParams = Annotated[Paging, Depends(get_paging)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+STATION_PARAM = "station_id"
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -120,41 +124,155 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def get_current_operator(
-    services: Services, db: Db, token: Annotated[str | None, Depends(_bearer)]
-) -> Operator:
-    """The active operator the bearer token names; 401 otherwise."""
-    if token is None:
-        raise unauthorized("not authenticated")
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: an operator (bearer JWT) or an integration (API key), and its scope.
+
+    `role` is the role that applies to this request: on a per-station route it is the caller's
+    role on that station (a site grant can raise it), elsewhere the role of its organisation scope.
+    """
+
+    scope: Scope
+    operator: Operator | None  # None for an API key
+    api_key_id: int | None = None
+    station_role: str | None = None  # the role on the route's {station_id}, when there is one
+
+    @property
+    def email(self) -> str:
+        """The actor's name for logs and audit: the operator's e-mail or api-key:<prefix>."""
+        return self.scope.actor
+
+    @property
+    def id(self) -> int | None:
+        """The operator's id (None for an API key)."""
+        return self.scope.operator_id
+
+    @property
+    def role(self) -> str:
+        """The role that applies to this request."""
+        return self.station_role if self.station_role is not None else self.scope.role
+
+
+async def _operator_caller(services: ApiServices, db: Database, token: str) -> Caller:
     try:
         claims = read_token(token, secret=services.jwt_secret, now=services.clock.now())
     except InvalidToken:
         raise unauthorized("invalid or expired token") from None
-    # Read on every request so a deactivated operator or a changed role takes effect at once.
-    operator = await db.read(lambda s: operators.get_active_operator(s, claims.operator_id))
-    if operator is None:
+
+    async def load(session: AsyncSession) -> tuple[Operator, Scope] | None:
+        # Read on every request: deactivation, a changed role or a new password apply at once.
+        operator = await operators.get_active_operator(
+            session, claims.operator_id, claims.issued_at
+        )
+        if operator is None:
+            return None
+        return operator, await operators.operator_scope(session, operator)
+
+    found = await db.read(load)
+    if found is None:
         raise unauthorized("invalid or expired token")
-    return operator
+    operator, scope = found
+    return Caller(scope=scope, operator=operator)
 
 
-CurrentOperator = Annotated[Operator, Depends(get_current_operator)]
+async def _key_caller(services: ApiServices, db: Database, presented: str) -> Caller:
+    now = services.clock.now()
+    found = await db.read(lambda s: api_keys.authenticate_key(s, presented, now=now))
+    if found is None:
+        raise unauthorized("invalid, expired or revoked API key")
+    if found.touch_due:
+        key_id = found.key_id
+        await db.write(lambda s: api_keys.touch_key(s, key_id, at=now))
+    return Caller(scope=found.scope, operator=None, api_key_id=found.key_id)
 
 
-def get_command_operator(operator: CurrentOperator) -> Operator:
-    """An operator who may change data and send commands (admin, operator); 403 for viewers."""
-    if not may_change(operator.role):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {operator.role} may only read")
-    return operator
+async def resolve_caller(
+    request: Request, services: ApiServices, db: Database, bearer: str | None, api_key: str | None
+) -> Caller:
+    """The caller of this request (cached on the request: several dependencies ask)."""
+    cached: Caller | None = getattr(request.state, "joule_caller", None)
+    if cached is not None:
+        return cached
+    if api_key is not None:
+        caller = await _key_caller(services, db, api_key)
+    elif bearer is not None and api_keys.looks_like_key(bearer):
+        caller = await _key_caller(services, db, bearer)
+    elif bearer is not None:
+        caller = await _operator_caller(services, db, bearer)
+    else:
+        raise unauthorized("not authenticated")
+    station_id = request.path_params.get(STATION_PARAM)
+    if isinstance(station_id, str):
+        scope = caller.scope
+        role = await db.read(lambda s: station_role(s, scope, station_id))
+        if role is None:
+            # Outside the scope is indistinguishable from absent (issue 5: 404, never 403).
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"station {station_id} not found")
+        caller = Caller(
+            scope=caller.scope,
+            operator=caller.operator,
+            api_key_id=caller.api_key_id,
+            station_role=role,
+        )
+    request.state.joule_caller = caller
+    return caller
 
 
-CommandOperator = Annotated[Operator, Depends(get_command_operator)]
+async def get_current_caller(
+    request: Request,
+    services: Services,
+    db: Db,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Caller:
+    """The authenticated caller; 401 without valid credentials, 404 for a station out of scope."""
+    return await resolve_caller(request, services, db, bearer, api_key)
 
 
-def get_admin_operator(operator: CurrentOperator) -> Operator:
+CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
+CurrentOperator = CurrentCaller  # the name routes have always used: any authenticated caller
+
+
+def get_current_scope(caller: CurrentCaller) -> Scope:
+    """The caller's scope (organisations, role, site grants) for domain queries."""
+    return caller.scope
+
+
+CurrentScope = Annotated[Scope, Depends(get_current_scope)]
+
+
+async def guard_station(request: Request, services: Services, db: Db) -> None:
+    """Router-level: any route with a {station_id} answers 404 for a station out of the scope.
+
+    Installed where routers are included (app.py), so every present and future per-station route
+    is covered without each one remembering. Routes without the parameter pass untouched (their
+    own dependencies authenticate), so public endpoints stay public.
+    """
+    if STATION_PARAM not in request.path_params:
+        return
+    bearer = await _bearer(request)
+    api_key = await _api_key_header(request)
+    await resolve_caller(request, services, db, bearer, api_key)
+
+
+StationGuard = Depends(guard_station)
+
+
+def get_command_operator(caller: CurrentCaller) -> Caller:
+    """A caller who may change data and send commands here (admin, operator); 403 for viewers."""
+    if not may_change(caller.role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {caller.role} may only read")
+    return caller
+
+
+CommandOperator = Annotated[Caller, Depends(get_command_operator)]
+
+
+def get_admin_operator(caller: CurrentCaller) -> Caller:
     """An admin; 403 for everyone else."""
-    if not may_administer(operator.role):
+    if not may_administer(caller.scope.role):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an admin may do this")
-    return operator
+    return caller
 
 
-AdminOperator = Annotated[Operator, Depends(get_admin_operator)]
+AdminOperator = Annotated[Caller, Depends(get_admin_operator)]

@@ -22,6 +22,7 @@ class TokenClaims:
     operator_id: int
     role: str
     expires_at: datetime
+    issued_at: datetime  # compared with the operator's password_changed_at (session expiry)
 
 
 def issue_token(
@@ -58,11 +59,15 @@ def read_token(token: str, *, secret: str, now: datetime) -> TokenClaims:
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from error
     exp, sub, role = claims.get("exp"), claims.get("sub"), claims.get("role")
+    iat = claims.get("iat")
     if not isinstance(exp, int) or not isinstance(sub, str) or not isinstance(role, str):
+        raise InvalidToken("malformed claims")
+    if not isinstance(iat, int):
         raise InvalidToken("malformed claims")
     if not sub.isdigit():
         raise InvalidToken("malformed subject")
     if now.timestamp() >= exp:
         raise InvalidToken("token expired")
     expires_at = datetime.fromtimestamp(exp, tz=UTC)
-    return TokenClaims(operator_id=int(sub), role=role, expires_at=expires_at)
+    issued_at = datetime.fromtimestamp(iat, tz=UTC)
+    return TokenClaims(operator_id=int(sub), role=role, expires_at=expires_at, issued_at=issued_at)

@@ -110,7 +110,10 @@ async def get_web_session(
     except InvalidToken:
         raise LoginRequired from None
     # Read on every request, as the API does: a deactivated operator is out at once.
-    operator = await db.read(lambda s: operators.get_active_operator(s, claims.operator_id))
+    # A token issued before the operator's last password change is void (session expiry).
+    operator = await db.read(
+        lambda s: operators.get_active_operator(s, claims.operator_id, claims.issued_at)
+    )
     if operator is None:
         raise LoginRequired
     return WebSession(operator, token, services.jwt_secret)

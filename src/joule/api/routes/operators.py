@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 
 from joule.api.deps import AdminOperator, CurrentOperator, Db, PageParams, Services
 from joule.api.schemas.common import Page
@@ -34,6 +34,8 @@ async def list_operators(admin: AdminOperator, db: Db, page: PageParams) -> Page
 
 
 @router.get("/operators/me")
-async def me(operator: CurrentOperator) -> OperatorRead:
-    """The operator the token belongs to."""
-    return OperatorRead.model_validate(operator)
+async def me(caller: CurrentOperator) -> OperatorRead:
+    """The operator the token belongs to (an API key is not an operator: 404)."""
+    if caller.operator is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="an API key has no operator account")
+    return OperatorRead.model_validate(caller.operator)

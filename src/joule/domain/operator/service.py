@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.access.scope import Scope, build_scope
 from joule.domain.operator.rules import (
     OperatorRole,
     check_password,
@@ -89,10 +90,44 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Oper
     return operator
 
 
-async def get_active_operator(session: AsyncSession, operator_id: int) -> Operator | None:
-    """The operator with this id when it exists and is active (checked on every request)."""
+def issued_before_password_change(operator: Operator, issued_at: datetime) -> bool:
+    """True when a session token predates the operator's last password change (it is void)."""
+    changed = operator.password_changed_at
+    if changed is None:
+        return False
+    if changed.tzinfo is None:  # SQLite hands back naive UTC
+        changed = changed.replace(tzinfo=UTC)
+    # JWT iat has whole seconds: a token issued in the second of the change still counts as after.
+    return issued_at.timestamp() < int(changed.timestamp())
+
+
+async def get_active_operator(
+    session: AsyncSession, operator_id: int, issued_at: datetime | None = None
+) -> Operator | None:
+    """The operator with this id when it exists, is active and its session is still valid.
+
+    Checked on every request, so deactivation and a password change take effect at once.
+    """
     operator = await operators.get_operator(session, operator_id)
-    return operator if operator is not None and operator.active else None
+    if operator is None or not operator.active:
+        return None
+    if issued_at is not None and issued_before_password_change(operator, issued_at):
+        return None
+    return operator
+
+
+async def operator_scope(session: AsyncSession, operator: Operator) -> Scope:
+    """What this operator sees: its organisation's subtree (or all), its role and site grants."""
+    grants = await operators.site_grants_of(session, operator.id)
+    return await build_scope(
+        session,
+        organisation_id=operator.organisation_id,
+        role=operator.role,
+        grants=[(grant.site_id, grant.role) for grant in grants],
+        actor=operator.email,
+        actor_type="operator",
+        operator_id=operator.id,
+    )
 
 
 async def list_operators(

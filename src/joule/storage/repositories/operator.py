@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.kit.errors import Conflict
-from joule.storage.models import Operator
+from joule.storage.models import Operator, OperatorSiteGrant
 
 
 async def get_operator(session: AsyncSession, operator_id: int) -> Operator | None:
@@ -46,3 +46,13 @@ async def list_operators(
         select(Operator).order_by(Operator.id).limit(limit).offset(offset)
     )
     return list(result.scalars()), total
+
+
+async def site_grants_of(session: AsyncSession, operator_id: int) -> list[OperatorSiteGrant]:
+    """The site grants of one operator, ordered by site."""
+    result = await session.execute(
+        select(OperatorSiteGrant)
+        .where(OperatorSiteGrant.operator_id == operator_id)
+        .order_by(OperatorSiteGrant.site_id)
+    )
+    return list(result.scalars())
