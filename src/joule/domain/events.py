@@ -69,3 +69,15 @@ class SecurityEventReceived:
     type: str
     critical: bool
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessChanged:
+    """Tokens, drivers, groups, memberships or access rules changed (published after commit).
+
+    Local authorization lists of the organisation's network are recomputed on it (issue 5);
+    organisation_id None = the change may touch every network (a network-wide token or group).
+    """
+
+    organisation_id: str | None
+    reason: str
