@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from joule.kit.logging import LogFormat
+
 
 class UnknownStationPolicy(StrEnum):
     """What to do with a station id the CSMS has never seen (contract: --unknown-stations)."""
@@ -78,7 +80,8 @@ class Settings(BaseSettings):
     # lower both so that a refused write surfaces in well under a second.
     commit_retries: int = Field(default=5, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    log_json: bool = False
+    # json | console; unset: console on a terminal, JSON lines otherwise (kit/logging.py).
+    log_format: LogFormat | None = None
     log_level: str = "INFO"
 
     # Monitoring and alerts (domain/alerting): how often the rules are evaluated, e-mail delivery

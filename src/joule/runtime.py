@@ -263,7 +263,13 @@ class Joule:
         )
         await monitoring.start(app, self.bus, connected=connected_count(self.gateway))
         config = uvicorn.Config(
-            app, host=s.host, port=s.http_port, log_level="warning", access_log=False, lifespan="on"
+            app,
+            host=s.host,
+            port=s.http_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            log_config=None,  # uvicorn's lines go through the root handler (kit/logging.py)
         )
         self.http_server = _EmbeddedHttpServer(config)
         # With sibling workers the HTTP port is shared too: uvicorn gets a SO_REUSEPORT socket.

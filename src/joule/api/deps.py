@@ -19,6 +19,7 @@ from joule.domain.operator import api_keys
 from joule.domain.operator import service as operators
 from joule.domain.operator.rules import may_administer, may_change
 from joule.kit.clock import Clock
+from joule.kit.logging import bind as bind_log
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import Operator
 from joule.storage.uow import UnitOfWork
@@ -214,6 +215,7 @@ async def resolve_caller(
             api_key_id=caller.api_key_id,
             station_role=role,
         )
+    bind_log(operator=caller.email)  # the request's log lines say who (request_id.py resets)
     request.state.joule_caller = caller
     return caller
 

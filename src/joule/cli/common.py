@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from joule.config import Settings
+from joule.kit.logging import configure as configure_logging
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
 from joule.storage.db import create_engine, session_factory
@@ -22,12 +23,13 @@ def settings_with(**flags: Any) -> Settings:
     return Settings(**given)
 
 
-def setup_logging(level: str) -> None:
-    """Plain, timestamped logs on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+def setup_logging(level: str, fmt: str | None = None) -> None:
+    """Structured logs on stderr: JSON lines, or console lines on a terminal (kit/logging.py).
+
+    `fmt` None means JOULE_LOG_FORMAT, else auto: a worker process started with only the level
+    (cluster.py) still follows the variable the supervisor was given.
+    """
+    configure_logging(level, fmt or os.environ.get("JOULE_LOG_FORMAT") or None)
 
 
 def run_work(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 
@@ -11,6 +12,7 @@ import typer
 from joule.cli.common import settings_with, setup_logging
 from joule.cli.demo import DemoFleet, demo_settings
 from joule.config import Role, UnknownStationPolicy
+from joule.kit.logging import LogFormat
 from joule.runtime import Joule, StartupError
 
 
@@ -23,6 +25,10 @@ def serve(
         None, help="pending | accept | reject"
     ),
     role: Role | None = typer.Option(None, help="all | gateway | core | api"),
+    log_format: LogFormat | None = typer.Option(
+        None, help="json | console [env JOULE_LOG_FORMAT; console on a terminal, else json]"
+    ),
+    log_level: str | None = typer.Option(None, help="DEBUG | INFO | WARNING | ERROR [INFO]"),
     no_migrate: bool = typer.Option(
         False, "--no-migrate", help="Refuse to start if migrations are pending"
     ),
@@ -44,6 +50,8 @@ def serve(
         unknown_stations=unknown_stations,
         role=role,
         auto_migrate=False if no_migrate else None,
+        log_format=log_format,
+        log_level=log_level,
     )
     if workers > 1:
         if demo:
@@ -60,7 +68,7 @@ def serve(
         return
     if demo:
         settings = demo_settings(settings)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(_serve(Joule(settings), demo))
     except StartupError as exc:
@@ -69,6 +77,11 @@ def serve(
     except OSError as exc:
         typer.echo(f"joule: cannot start: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+# The banner is shown at any --log-level: people and scripts wait for it.
+_banner = logging.getLogger("joule.serve")
+_banner.setLevel(logging.INFO)
 
 
 async def _serve(joule: Joule, demo: int = 0) -> None:
@@ -80,11 +93,11 @@ async def _serve(joule: Joule, demo: int = 0) -> None:
     try:
         await joule.start()
         s = joule.settings
-        print(
-            f"Joule is running — OCPP ws://{s.host}:{joule.ocpp_port}/ocpp/<station-id>  "
-            f"API http://{s.host}:{joule.http_port}/api/v1  docs http://{s.host}:{joule.http_port}/docs",
-            file=sys.stderr,
-            flush=True,
+        # A log line, not a print: with JSON logs every line on stderr must be JSON.
+        _banner.info(
+            "Joule is running — OCPP ws://%s:%s/ocpp/<station-id>  API http://%s:%s/api/v1  "
+            "docs http://%s:%s/docs",
+            *(s.host, joule.ocpp_port, s.host, joule.http_port, s.host, joule.http_port),
         )
         if demo:
             fleet = DemoFleet(joule, demo)

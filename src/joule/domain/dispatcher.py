@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from joule.bus.envelopes import StationCall
 from joule.domain.context import (
     HANDLERS,
@@ -14,10 +16,13 @@ from joule.domain.context import (
     StatelessHandler,
 )
 from joule.kit.clock import Clock
+from joule.kit.logging import bind_message, bind_station, unbind_message, unbind_station
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.storage.committer import GroupCommitter
 from joule.storage.repositories.activity import add_quirks
 from joule.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 class Dispatcher:
@@ -44,6 +49,18 @@ class Dispatcher:
             raise OcppError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported by Joule")
 
         async def work(uow: UnitOfWork) -> Payload:
+            # The group-commit writer is its own task: re-bind who and what for its log lines.
+            station = bind_station(call.station_id)
+            message = bind_message(call.message_id, call.action)
+            try:
+                response = await _handle(uow)
+                log.debug("handled, awaiting the group commit")
+                return response
+            finally:
+                unbind_message(message)
+                unbind_station(station)
+
+        async def _handle(uow: UnitOfWork) -> Payload:
             ctx = HandlerContext(
                 station_id=call.station_id,
                 version=call.version,

@@ -16,8 +16,9 @@ from joule.bus.envelopes import StationCall
 from joule.gateway.auth import boot_identity_mismatch
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
+from joule.kit.logging import bind_message, unbind_message
 from joule.ocpp import validation
-from joule.ocpp.errors import ErrorKind, OcppError
+from joule.ocpp.errors import ErrorKind, OcppError, error_code
 from joule.ocpp.frames import (
     Call,
     CallError,
@@ -130,10 +131,12 @@ class StationConnection:
         elif isinstance(frame, Call):
             self._observe("in", 2, frame.message_id, frame.action, text)
             self.in_flight += 1
+            bound = bind_message(frame.message_id, frame.action)
             try:
                 await self._on_call(frame)
             finally:
                 self.in_flight -= 1
+                unbind_message(bound)
         elif isinstance(frame, CallResult):
             self._observe("in", 3, frame.message_id, None, text)
             self._resolve(frame.message_id, frame.payload, None)
@@ -301,6 +304,8 @@ class StationConnection:
         self, message_id: str, kind: ErrorKind, description: str, details: dict[str, Any]
     ) -> None:
         text = encode_error(self.version, message_id, kind, description, details)
+        code = error_code(self.version, kind)
+        log.info("CALLERROR %s: %s", code, description, extra={"message_id": message_id})
         self._observe("out", 4, message_id, None, text)
         await self._send(text)
 
@@ -313,6 +318,9 @@ class StationConnection:
     def _observe(
         self, direction: str, mtype: int, message_id: str, action: str | None, text: str
     ) -> None:
+        if log.isEnabledFor(logging.DEBUG):  # checked first: no dict per frame otherwise
+            extra = {"message_id": message_id, "action": action}
+            log.debug("%s frame, type %d", direction, mtype, extra=extra)
         try:
             self._observer.frame(self.station_id, direction, mtype, message_id, action, text)
         except Exception:

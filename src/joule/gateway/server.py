@@ -33,6 +33,7 @@ from joule.gateway.handshake import (
 )
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess, StationDirectory
 from joule.kit.errors import StationOffline
+from joule.kit.logging import bind_station
 from joule.ocpp import validation
 from joule.ocpp.versions import OcppVersion
 
@@ -248,6 +249,7 @@ class Gateway:
         station_id: str | None = None
         try:
             station_id = station_id_from_path(request.path)
+            bind_station(station_id)  # this task serves the connection: every line carries it
             if self._throttle.blocked(f"id:{station_id}", f"ip:{remote}"):
                 raise HandshakeError(429, "too many failed attempts; try later")
             access = await self.directory.lookup(station_id)
