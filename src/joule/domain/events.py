@@ -55,6 +55,18 @@ class TransactionUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterValuesReceived:
+    """The newest whole-EVSE power and energy register of one message (for live charts)."""
+
+    station_id: str
+    evse_id: int
+    transaction_pk: int | None
+    power_w: Decimal | None  # Power.Active.Import, all phases, in W
+    energy_wh: Decimal | None  # Energy.Active.Import.Register, in Wh
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionEnded:
     transaction_pk: int
     station_id: str

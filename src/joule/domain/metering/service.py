@@ -8,8 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from joule.domain.events import TransactionUpdated
+from joule.domain.events import MeterValuesReceived, TransactionUpdated
 from joule.domain.metering.rules import (
+    ENERGY_REGISTER,
     QUIRK_IMPLAUSIBLE_METER_VALUE,
     QUIRK_IMPLAUSIBLE_TIMESTAMP,
     QUIRK_KWH_AS_WH,
@@ -173,6 +174,7 @@ def record_readings(
     registers: list[RegisterReading] = []
     quirks: list[str] = []
     changed: dict[int, Transaction] = {}
+    live: dict[str, tuple[datetime, Decimal, int | None]] = {}  # newest power and register
     for reading in readings:
         when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
         if when.implausible:
@@ -182,6 +184,7 @@ def record_readings(
         for sample in reading.samples:
             value, unit = _normalised(sample)
             rows.append(_row(station_id, evse_id, connector_id, tx, at, sample, value, unit))
+            _newest(live, sample, value, at, tx)
             if value is None or not is_live_register(
                 sample.measurand, sample.location, sample.phase
             ):
@@ -199,7 +202,40 @@ def record_readings(
                 changed[tx.id] = tx
             _note(quirks, quirk)
     queue_meter_values(uow, rows)
+    if live:
+        newest = max(live.values(), key=lambda item: item[0])
+        power, energy = live.get(_POWER), live.get(ENERGY_REGISTER)
+        uow.emit(
+            MeterValuesReceived(
+                station_id=station_id,
+                evse_id=evse_id,
+                transaction_pk=newest[2],
+                power_w=power[1] if power else None,
+                energy_wh=energy[1] if energy else None,
+                at=newest[0],
+            )
+        )
     return MeterOutcome(len(rows), tuple(registers), tuple(quirks), tuple(changed.values()))
+
+
+_POWER = "Power.Active.Import"
+
+
+def _newest(
+    live: dict[str, tuple[datetime, Decimal, int | None]],
+    sample: Sample,
+    value: Decimal | None,
+    at: datetime,
+    tx: Transaction | None,
+) -> None:
+    """Keep the newest whole-EVSE power and energy register for the live event."""
+    if value is None or sample.phase is not None or sample.location not in (None, "Outlet"):
+        return
+    if sample.measurand not in (_POWER, ENERGY_REGISTER):
+        return
+    known = live.get(sample.measurand)
+    if known is None or at >= known[0]:
+        live[sample.measurand] = (at, value, tx.id if tx is not None else None)
 
 
 def advance_register(
