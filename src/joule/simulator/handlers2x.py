@@ -11,6 +11,7 @@ from joule.simulator import device_model
 from joule.simulator.auth import FAILED, ListEntry
 from joule.simulator.charging import V2X_PURPOSE_NAMES, ProfileRejected, from_v2x
 from joule.simulator.dialect import Outgoing
+from joule.simulator.displays import DisplayHandlers
 from joule.simulator.effects import Reservation
 from joule.simulator.handlers import BaseHandlers, Payload
 from joule.simulator.link import Reply
@@ -53,6 +54,8 @@ class Handlers2x(BaseHandlers):
             "UnlockConnector": self.unlock_connector,
             "UpdateFirmware": self.update_firmware,
         }
+        self.displays = DisplayHandlers(self)
+        self.table.update(self.displays.table())
 
     async def request_start(self, p: Payload) -> Reply:
         """RequestStartTransaction (F01): started after the answer, echoing remoteStartId."""

@@ -1,0 +1,368 @@
+"""Every first-class command of issue 4, for a 1.6 and a 2.0.1 station over a real WebSocket:
+the CALL the station receives (schema-checked by the station), its accepted and its rejected
+answer, a CALLERROR (502), no answer in time (504, quickly), offline (409), a request the
+version cannot express (422, nothing sent), and the audit-log row with the OCPP message id."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from joule.runtime import Joule
+from tests.e2e.conftest import ADMIN_EMAIL, MakeJoule, api_client
+from tests.e2e.test_commands import booted
+
+SOON = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+TIMEOUT_S = 0.5  # the call timeout these tests run with: a silent station costs half a second
+
+V16_PROFILE = {
+    "chargingProfileId": 5,
+    "stackLevel": 0,
+    "chargingProfilePurpose": "TxDefaultProfile",
+    "chargingProfileKind": "Absolute",
+    "chargingSchedule": {
+        "chargingRateUnit": "A",
+        "startSchedule": "2026-11-28T00:00:00Z",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}],
+    },
+}
+V2X_PROFILE = {
+    "id": 5,
+    "stackLevel": 0,
+    "chargingProfilePurpose": "TxDefaultProfile",
+    "chargingProfileKind": "Absolute",
+    "chargingSchedule": [
+        {
+            "id": 1,
+            "startSchedule": "2026-11-28T00:00:00Z",
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}],
+        }
+    ],
+}
+OCPP_VARIABLE = {"component": "OCPPCommCtrlr", "variable": "HeartbeatInterval"}
+
+
+@dataclass
+class Case:
+    """One endpoint: how to call it and what each version's station sees and answers."""
+
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    actions: dict[str, str] = field(default_factory=dict)  # version → action sent
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # version → answer
+    rejected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    returns_request_id: frozenset[str] = frozenset()  # versions whose answer adds requestId
+
+    def body_for(self, version: str) -> dict[str, Any] | None:
+        if self.name == "set_charging_profile":
+            return {"evse_id": 1, "profile": V16_PROFILE if version == "1.6" else V2X_PROFILE}
+        return self.body
+
+
+def status(value: str) -> dict[str, Any]:
+    return {"status": value}
+
+
+BOTH = ("1.6", "2.0.1")
+CASES = [
+    Case(
+        "update_firmware",
+        "POST",
+        "firmware",
+        {"location": "https://fw.example/v2.bin", "retrieve_at": SOON, "retries": 2},
+        actions={"1.6": "UpdateFirmware", "2.0.1": "UpdateFirmware"},
+        accepted={"1.6": {}, "2.0.1": status("Accepted")},
+        rejected={"2.0.1": status("InvalidCertificate")},
+        returns_request_id=frozenset({"2.0.1"}),
+    ),
+    Case(
+        "upload_log",
+        "POST",
+        "diagnostics",
+        {"location": "ftp://logs.example/", "start_time": "2026-11-27T00:00:00Z"},
+        actions={"1.6": "GetDiagnostics", "2.0.1": "GetLog"},
+        accepted={
+            "1.6": {"fileName": "diag.zip"},
+            "2.0.1": {**status("Accepted"), "filename": "l"},
+        },
+        rejected={"2.0.1": status("Rejected")},
+        returns_request_id=frozenset({"2.0.1"}),
+    ),
+    Case(
+        "clear_cache",
+        "POST",
+        "clear-cache",
+        None,
+        actions={v: "ClearCache" for v in BOTH},
+        accepted={v: status("Accepted") for v in BOTH},
+        rejected={v: status("Rejected") for v in BOTH},
+    ),
+    Case(
+        "local_list_version",
+        "GET",
+        "local-list-version",
+        actions={v: "GetLocalListVersion" for v in BOTH},
+        accepted={"1.6": {"listVersion": 4}, "2.0.1": {"versionNumber": 4}},
+    ),
+    Case(
+        "data_transfer",
+        "POST",
+        "data-transfer",
+        {"vendor_id": "com.example", "message_id": "Hello", "data": "x"},
+        actions={v: "DataTransfer" for v in BOTH},
+        accepted={v: {**status("Accepted"), "data": "y"} for v in BOTH},
+        rejected={v: status("UnknownVendorId") for v in BOTH},
+    ),
+    Case(
+        "reserve",
+        "POST",
+        "reservations",
+        {"uid": "RES-TAG", "expiry": SOON, "evse_id": 1},
+        actions={v: "ReserveNow" for v in BOTH},
+        accepted={v: status("Accepted") for v in BOTH},
+        rejected={v: status("Occupied") for v in BOTH},
+    ),
+    Case(
+        "set_charging_profile",
+        "POST",
+        "charging-profiles",
+        actions={v: "SetChargingProfile" for v in BOTH},
+        accepted={v: status("Accepted") for v in BOTH},
+        rejected={v: status("Rejected") for v in BOTH},
+    ),
+    Case(
+        "clear_charging_profile",
+        "DELETE",
+        "charging-profiles",
+        params={"evse_id": 1, "purpose": "TxDefaultProfile"},
+        actions={v: "ClearChargingProfile" for v in BOTH},
+        accepted={v: status("Accepted") for v in BOTH},
+        rejected={v: status("Unknown") for v in BOTH},
+    ),
+    Case(
+        "composite_schedule",
+        "GET",
+        "composite-schedule",
+        params={"evse_id": 1, "duration": 3600, "unit": "A"},
+        actions={v: "GetCompositeSchedule" for v in BOTH},
+        accepted={v: status("Rejected") for v in BOTH},  # a schedule is checked in the sim test
+        rejected={v: status("Rejected") for v in BOTH},
+    ),
+    Case(
+        "set_display_message",
+        "POST",
+        "display-messages",
+        {"id": 3, "content": "Welcome", "priority": "InFront"},
+        actions={"2.0.1": "SetDisplayMessage"},
+        accepted={"2.0.1": status("Accepted")},
+        rejected={"2.0.1": status("NotSupportedPriority")},
+    ),
+    Case(
+        "get_display_messages",
+        "GET",
+        "display-messages",
+        params={"priority": "InFront"},
+        actions={"2.0.1": "GetDisplayMessages"},
+        accepted={"2.0.1": status("Unknown")},  # the report that follows: in the sim test
+        returns_request_id=frozenset({"2.0.1"}),
+    ),
+    Case(
+        "clear_display_message",
+        "DELETE",
+        "display-messages/3",
+        actions={"2.0.1": "ClearDisplayMessage"},
+        accepted={"2.0.1": status("Accepted")},
+        rejected={"2.0.1": status("Unknown")},
+    ),
+    Case(
+        "customer_information",
+        "POST",
+        "customer-information",
+        {"uid": "CUST-1", "report": True, "clear": True},
+        actions={"2.0.1": "CustomerInformation"},
+        accepted={"2.0.1": status("Accepted")},
+        rejected={"2.0.1": status("Invalid")},
+        returns_request_id=frozenset({"2.0.1"}),
+    ),
+    Case(
+        "get_variables",
+        "POST",
+        "variables/get",
+        {"variables": [OCPP_VARIABLE]},
+        actions={"2.0.1": "GetVariables"},
+        accepted={
+            "2.0.1": {
+                "getVariableResult": [
+                    {
+                        "attributeStatus": "Accepted",
+                        "attributeValue": "300",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                    }
+                ]
+            }
+        },
+    ),
+    Case(
+        "set_variables",
+        "POST",
+        "variables/set",
+        {"variables": [{**OCPP_VARIABLE, "value": "120"}]},
+        actions={"2.0.1": "SetVariables"},
+        accepted={
+            "2.0.1": {
+                "setVariableResult": [
+                    {
+                        "attributeStatus": "Rejected",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                    }
+                ]
+            }
+        },
+    ),
+    Case(
+        "base_report",
+        "POST",
+        "base-report",
+        {"report_base": "FullInventory"},
+        actions={"1.6": "GetConfiguration", "2.0.1": "GetBaseReport"},
+        accepted={
+            "1.6": {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False}]},
+            "2.0.1": status("Accepted"),
+        },
+        rejected={"2.0.1": status("NotSupported")},
+        returns_request_id=frozenset({"2.0.1"}),
+    ),
+]
+
+
+async def call(api: httpx.AsyncClient, sid: str, case: Case, version: str) -> httpx.Response:
+    return await api.request(
+        case.method,
+        f"/stations/{sid}/{case.path}",
+        json=case.body_for(version),
+        params=case.params,
+    )
+
+
+async def latest_audit(api: httpx.AsyncClient, sid: str, action: str) -> dict[str, Any]:
+    r = await api.get(f"/stations/{sid}/commands", params={"action": action, "limit": 1})
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    assert items, f"no audit row for {action}"
+    return items[0]
+
+
+@pytest.fixture
+async def quick(make_joule: MakeJoule) -> Joule:
+    """Joule with a short call timeout: a station that never answers gives 504 quickly."""
+    return await make_joule(call_timeout_s=TIMEOUT_S)
+
+
+@pytest.mark.parametrize("version", BOTH)
+async def test_every_command_answered_rejected_failed_timed_out_offline(
+    quick: Joule, version: str
+) -> None:
+    api = await api_client(quick)
+    sid = f"EVERY-{version}"
+    st = await booted(quick, api, sid, version)
+    for case in CASES:
+        action = case.actions.get(version)
+        if action is None:
+            # The version cannot express it: 422 that says so, and nothing reaches the station.
+            before = len(st.received_calls)
+            r = await call(api, sid, case, version)
+            assert r.status_code == 422, (case.name, r.text)
+            assert "1.6" in r.json()["detail"], (case.name, r.text)
+            assert len(st.received_calls) == before, case.name
+            continue
+        answer = case.accepted[version]
+        st.answers[action] = lambda a, p, answer=answer: answer
+        r = await call(api, sid, case, version)
+        assert r.status_code == 200, (case.name, r.text)
+        got = r.json()
+        sent = st.received_calls[-1]
+        assert sent[2] == action, (case.name, sent)
+        expected = dict(answer)
+        if version in case.returns_request_id:
+            assert got["requestId"] == sent[3]["requestId"], case.name
+            expected["requestId"] = got["requestId"]
+        if case.name == "reserve":
+            expected["reservationId"] = got["reservationId"]
+        if case.name == "set_display_message":
+            expected["id"] = 3
+        if case.name == "get_display_messages":
+            expected.update(messages=[], complete=True)
+        assert got == expected, case.name
+        # The audit row: who, what, the answer, correlated by the OCPP message id.
+        audit = await latest_audit(api, sid, action)
+        assert audit["operator"] == ADMIN_EMAIL and audit["outcome"] == "answered", audit
+        assert audit["message_id"] == sent[1] and audit["response"] == answer, audit
+        assert audit["request"] == sent[3], audit
+        if version in case.rejected:
+            rejected = case.rejected[version]
+            st.answers[action] = lambda a, p, rejected=rejected: rejected
+            r = await call(api, sid, case, version)
+            assert r.status_code == 200 and r.json()["status"] == rejected["status"], case.name
+        # A CALLERROR from the station: 502 with its code.
+        del st.answers[action]
+        r = await call(api, sid, case, version)
+        assert r.status_code == 502 and r.json()["code"] == "NotImplemented", (case.name, r.text)
+        assert (await latest_audit(api, sid, action))["outcome"] == "callerror"
+        # No answer: 504 after the (short) call timeout, never a hang or a 500.
+        st.silent = True
+        started = asyncio.get_running_loop().time()
+        r = await call(api, sid, case, version)
+        took = asyncio.get_running_loop().time() - started
+        assert r.status_code == 504, (case.name, r.text)
+        assert took < TIMEOUT_S + 2, (case.name, took)
+        assert (await latest_audit(api, sid, action))["outcome"] == "timeout"
+        st.silent = False
+        await asyncio.sleep(0.05)
+    await st.close()
+    await asyncio.sleep(0.2)
+    for case in CASES:
+        r = await call(api, sid, case, version)
+        if version not in case.actions:
+            assert r.status_code == 422, case.name
+            continue
+        assert r.status_code == 409 and "not connected" in r.json()["detail"], (case.name, r.text)
+    r = await api.post(f"/stations/{sid}/clear-cache")
+    assert (await latest_audit(api, sid, "ClearCache"))["outcome"] == "offline"
+    for case in CASES[:3]:
+        r = await api.request(case.method, f"/stations/NOPE/{case.path}", json=case.body)
+        assert r.status_code == 404, (case.name, r.text)
+    await api.aclose()
+
+
+async def test_viewers_may_not_send_these_commands(quick: Joule) -> None:
+    api = await api_client(quick)
+    r = await api.post(
+        "/operators",
+        json={"email": "v@example.test", "password": "viewer-pass-123", "role": "viewer"},
+    )
+    assert r.status_code == 201, r.text
+    viewer = await api_client(quick, "v@example.test", "viewer-pass-123")
+    await booted(quick, api, "VIEW-1", "2.0.1")
+    for case in CASES:
+        r = await viewer.request(
+            case.method,
+            f"/stations/VIEW-1/{case.path}",
+            json=case.body_for("2.0.1"),
+            params=case.params,
+        )
+        assert r.status_code == 403, (case.name, r.text)
+    r = await viewer.get("/stations/VIEW-1/reservations")
+    assert r.status_code == 403
+    await viewer.aclose()
+    await api.aclose()
