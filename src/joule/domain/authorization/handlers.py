@@ -63,6 +63,7 @@ async def on_authorize_16(ctx: HandlerContext, payload: Payload) -> Payload:
         now=ctx.received_at,
         for_start=False,
         exclude_tx=None,
+        station_id=ctx.station_id,
     )
     return {"idTagInfo": id_tag_info(decision)}
 
@@ -78,5 +79,6 @@ async def on_authorize_2x(ctx: HandlerContext, payload: Payload) -> Payload:
         now=ctx.received_at,
         for_start=False,
         exclude_tx=None,
+        station_id=ctx.station_id,
     )
     return {"idTokenInfo": id_token_info(decision)}

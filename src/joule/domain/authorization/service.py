@@ -1,26 +1,18 @@
-"""Authorization service: look the token up, count its transactions, let the rules decide."""
+"""Authorization service: load the facts (token, driver, groups, rules, station), then decide."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from joule.domain.authorization.rules import ACCEPTED, Decision, TokenFacts, decide
+from joule.domain.authorization import facts
+from joule.domain.authorization.rules import Decision, decide_access
 from joule.storage.models import IdToken
 from joule.storage.repositories import token as tokens
 
-
-def facts(token: IdToken) -> TokenFacts:
-    """The rule-facing view of a stored token."""
-    return TokenFacts(
-        uid=token.uid,
-        type=token.type,
-        status=token.status,
-        expiry=token.expiry,
-        group_id=token.group_id,
-        max_concurrent=token.max_concurrent,
-    )
+log = logging.getLogger(__name__)
 
 
 async def authorize_token(
@@ -31,19 +23,35 @@ async def authorize_token(
     for_start: bool,
     exclude_tx: int | None,
     presented_type: str | None = None,
+    station_id: str | None = None,
+    evse_id: int | None = None,
 ) -> Decision:
-    """Decide for a token already looked up (None = not on file)."""
-    active = 0
-    if for_start and token is not None and token.status == ACCEPTED and token.max_concurrent > 0:
-        # Only a start can be refused for ConcurrentTx; the count is skipped otherwise.
-        active = await tokens.count_active_transactions(session, token.uid, exclude_pk=exclude_tx)
-    return decide(
-        facts(token) if token is not None else None,
+    """Decide for a token already looked up (None = not on file), at a station when given."""
+    loaded = await facts.load(
+        session,
+        token,
+        station_id=station_id,
+        evse_id=evse_id,
         now=now,
-        active_transactions=active,
         for_start=for_start,
+        exclude_tx=exclude_tx,
         presented_type=presented_type,
     )
+    decision = decide_access(loaded, now=now, for_start=for_start)
+    if not decision.accepted:
+        # The precise reason (1.6 can only say Invalid / Blocked) is kept in the log (issue 5).
+        log.info(
+            "authorization refused",
+            extra={
+                "station_id": station_id,
+                "evse_id": evse_id,
+                "id_token": token.uid if token is not None else None,
+                "status": decision.status,
+                "reason": decision.reason,
+                "for_start": for_start,
+            },
+        )
+    return decision
 
 
 async def authorize(
@@ -54,6 +62,8 @@ async def authorize(
     for_start: bool,
     exclude_tx: int | None,
     id_token_type: str | None = None,
+    station_id: str | None = None,
+    evse_id: int | None = None,
 ) -> Decision:
     """Authorize a presented id token (C16 §4.2 Authorize, §4.8 re-verify; P2 C01, E05.FR.01)."""
     token = await tokens.get_token(session, id_token)
@@ -64,4 +74,6 @@ async def authorize(
         for_start=for_start,
         exclude_tx=exclude_tx,
         presented_type=id_token_type,
+        station_id=station_id,
+        evse_id=evse_id,
     )

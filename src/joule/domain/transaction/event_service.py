@@ -279,6 +279,10 @@ async def _verify(
         for_start=first and facts.event_type != ENDED,
         exclude_tx=tx.id,
         presented_type=facts.id_token_type,
+        # The starting token is judged at this place and time (issue 5 access rules); a later
+        # one (a stop by another card) is only checked, so a session never ends as refused.
+        station_id=tx.station_id if first else None,
+        evse_id=facts.evse_id if facts.evse_id is not None else tx.evse_id,
     )
     if record and tx.id_token is None:
         tx.id_token = uid

@@ -87,7 +87,13 @@ async def start(
     if existing is not None:
         # C16 §3.7.1: the station did not get our answer and sent it again: same id, nothing new.
         decision = await authorize_token(
-            session, token, now=received_at, for_start=True, exclude_tx=existing.id
+            session,
+            token,
+            now=received_at,
+            for_start=True,
+            exclude_tx=existing.id,
+            station_id=station_id,
+            evse_id=evse_id,
         )
         return StartOutcome(existing.id, decision, created=False, quirks=quirks)
     # Q23 / scenario 11: a new start on a connector that still has an active transaction means
@@ -97,7 +103,13 @@ async def start(
         old.updated_at = received_at
     # C16 §4.8: re-verify the tag, but always answer with a transactionId.
     decision = await authorize_token(
-        session, token, now=received_at, for_start=True, exclude_tx=None
+        session,
+        token,
+        now=received_at,
+        for_start=True,
+        exclude_tx=None,
+        station_id=station_id,
+        evse_id=evse_id,
     )
     tx = await transactions.create_transaction(
         session,
