@@ -16,6 +16,7 @@ from joule.api.routes import (
     commands_profiles,
     commands_reservations,
     commands_variables,
+    driver_me,
     health,
     operators,
     sites,
@@ -66,6 +67,7 @@ def create_app(services: ApiServices) -> FastAPI:
         transactions,
         sites,
         uptime,
+        driver_me,
     ):
         # Every route with a {station_id} answers 404 outside the caller's scope (issue 5).
         app.include_router(module.router, prefix=PREFIX, dependencies=[StationGuard])

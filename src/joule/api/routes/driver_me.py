@@ -1,0 +1,201 @@
+"""Driver self-service API: a driver's own login, profile, tokens and sessions (issue 5).
+
+Driver tokens are JWTs with the audience `joule-driver`. The operator reader accepts no token
+with an audience and this reader requires it, so neither kind opens the other's endpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from joule.api.deps import ApiServices, Database, Db, PageParams, Services, unauthorized
+from joule.api.schemas.common import Page, UtcDatetime
+from joule.api.schemas.operator import AccessToken
+from joule.api.schemas.transaction import TransactionRead
+from joule.api.security import ALGORITHM, ISSUER
+from joule.domain.driver_portal import service as portal
+from joule.domain.driver_portal.blocking import block_own_token
+from joule.storage.models import Driver, IdToken
+
+router = APIRouter(tags=["driver self-service"])
+
+DRIVER_AUDIENCE = "joule-driver"
+DRIVER_TOKEN_URL = "/api/v1/driver/auth/token"
+
+
+class InvalidDriverToken(Exception):
+    """Not a valid driver token: forged, expired, or an operator's."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverClaims:
+    """What a valid driver token says."""
+
+    driver_id: int
+
+
+def issue_driver_token(*, driver_id: int, secret: str, now: datetime, ttl_s: int) -> str:
+    """A signed driver token: audience joule-driver, subject = driver id."""
+    claims = {
+        "iss": ISSUER,
+        "aud": DRIVER_AUDIENCE,
+        "sub": str(driver_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_driver_token(token: str, *, secret: str, now: datetime) -> DriverClaims:
+    """The claims of a driver token valid at `now`; an operator token (no audience) fails."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            audience=DRIVER_AUDIENCE,
+            # Time claims are checked below against the injected clock, not the machine's.
+            options={
+                "require": ["exp", "iat", "sub", "iss", "aud"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidDriverToken(str(error)) from error
+    exp, sub = claims.get("exp"), claims.get("sub")
+    if not isinstance(exp, int) or not isinstance(sub, str) or not sub.isdigit():
+        raise InvalidDriverToken("malformed claims")
+    if now.timestamp() >= exp:
+        raise InvalidDriverToken("token expired")
+    return DriverClaims(driver_id=int(sub))
+
+
+async def driver_of_token(token: str | None, services: ApiServices, db: Database) -> Driver | None:
+    """The active driver a driver token names, or None (read on every request)."""
+    if not token:
+        return None
+    try:
+        claims = read_driver_token(token, secret=services.jwt_secret, now=services.clock.now())
+    except InvalidDriverToken:
+        return None
+    return await db.read(lambda s: portal.get_active_driver(s, claims.driver_id))
+
+
+_bearer = OAuth2PasswordBearer(
+    tokenUrl=DRIVER_TOKEN_URL, scheme_name="DriverBearer", auto_error=False
+)
+
+
+async def get_current_driver(
+    services: Services, db: Db, token: Annotated[str | None, Depends(_bearer)]
+) -> Driver:
+    """The driver the bearer token names; 401 otherwise (an operator token included)."""
+    if token is None:
+        raise unauthorized("not authenticated")
+    driver = await driver_of_token(token, services, db)
+    if driver is None:
+        raise unauthorized("invalid or expired driver token")
+    return driver
+
+
+CurrentDriver = Annotated[Driver, Depends(get_current_driver)]
+
+
+class DriverRead(BaseModel):
+    """The logged-in driver."""
+
+    id: int
+    name: str
+    email: str | None
+    status: str
+    organisation_id: str | None
+
+
+class MyTokenRead(BaseModel):
+    """One of the driver's id tokens."""
+
+    uid: str
+    type: str
+    status: str
+    expiry: UtcDatetime | None
+    group_id: str | None
+
+    @classmethod
+    def of(cls, token: IdToken) -> MyTokenRead:
+        return cls(
+            uid=token.uid,
+            type=token.type,
+            status=token.status,
+            expiry=token.expiry,
+            group_id=token.group_id,
+        )
+
+
+@router.post("/driver/auth/token")
+async def driver_login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], services: Services, db: Db
+) -> AccessToken:
+    """Exchange a driver's e-mail and password for a driver token; 401 otherwise.
+
+    Five wrong passwords lock the account for fifteen minutes (the failures are counted in a
+    write, so the answer waits for it to be durable like every other change).
+    """
+    now = services.clock.now()
+    driver = await db.write(lambda s: portal.authenticate(s, form.username, form.password, now=now))
+    if driver is None:
+        # One message for unknown, locked and wrong: no account enumeration.
+        raise unauthorized("wrong e-mail or password")
+    ttl = services.settings.jwt_ttl_s
+    token = issue_driver_token(driver_id=driver.id, secret=services.jwt_secret, now=now, ttl_s=ttl)
+    return AccessToken(access_token=token, expires_in=ttl)
+
+
+@router.get("/me")
+async def me(driver: CurrentDriver) -> DriverRead:
+    """The logged-in driver."""
+    return DriverRead(
+        id=driver.id,
+        name=driver.name,
+        email=driver.email,
+        status=driver.status,
+        organisation_id=driver.organisation_id,
+    )
+
+
+@router.get("/me/tokens")
+async def my_tokens(driver: CurrentDriver, db: Db) -> list[MyTokenRead]:
+    """The driver's id tokens (cards, app ids), by uid."""
+    found = await db.read(lambda s: portal.tokens_of(s, driver.id))
+    return [MyTokenRead.of(t) for t in found]
+
+
+@router.get("/me/sessions")
+async def my_sessions(driver: CurrentDriver, db: Db, page: PageParams) -> Page[TransactionRead]:
+    """The sessions started with the driver's tokens, newest first, with their energy."""
+    found, total = await db.read(
+        lambda s: portal.sessions_of(s, driver.id, limit=page.limit, offset=page.offset)
+    )
+    items = [TransactionRead.of(v) for v in found]
+    return Page[TransactionRead].of(items, total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/me/tokens/{uid}/block")
+async def block_my_token(uid: str, driver: CurrentDriver, services: Services) -> MyTokenRead:
+    """Block one of the driver's own tokens (a lost card); 404 for anyone else's.
+
+    Audited, and stations' local lists follow through the AccessChanged event.
+    """
+    token = await block_own_token(
+        services.committer, driver_id=driver.id, uid=uid, now=services.clock.now()
+    )
+    return MyTokenRead.of(token)

@@ -1,0 +1,136 @@
+"""Driver self-service verbs: log in (throttled), my tokens, my sessions, block my lost card."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from joule.domain.driver_portal.rules import (
+    ACTIVE,
+    Throttle,
+    after_failure,
+    after_success,
+    is_locked,
+)
+from joule.domain.operator.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, normalise_email
+from joule.domain.registry.transactions import TransactionView
+from joule.domain.transaction.lifecycle import energy_wh
+from joule.kit.errors import Invalid, NotFound
+from joule.kit.passwords import hash_password, verify_password
+from joule.storage.models import Driver, IdToken, Transaction
+
+BLOCKED = "Blocked"
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the e-mail is unknown or locked, so every refusal costs one Argon2
+    # verification and the response time does not tell which addresses exist (OWASP API2).
+    return hash_password("joule-no-such-driver")
+
+
+def _verify_dummy(password: str) -> None:
+    verify_password(_dummy_hash(), password)
+
+
+def check_driver_password(password: str) -> None:
+    """Raise Invalid unless the password fits the policy (the operators' lengths)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"a driver password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(f"a driver password has at most {MAX_PASSWORD_LENGTH} characters")
+
+
+async def _driver_by_email(session: AsyncSession, email: str) -> Driver | None:
+    return await session.scalar(select(Driver).where(func.lower(Driver.email) == email))
+
+
+async def set_password(
+    session: AsyncSession, driver_id: int, password: str, *, now: datetime
+) -> Driver:
+    """Give a driver a portal password (hashed off the event loop); NotFound when unknown."""
+    check_driver_password(password)
+    driver = await session.get(Driver, driver_id)
+    if driver is None:
+        raise NotFound(f"driver {driver_id} does not exist")
+    driver.password_hash = await asyncio.to_thread(hash_password, password)
+    driver.password_changed_at = now
+    driver.failed_logins = 0
+    driver.locked_until = None
+    return driver
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, *, now: datetime
+) -> Driver | None:
+    """The active driver with these credentials, or None; counts failures (a write unit).
+
+    A locked account is refused without looking at the password, so guessing goes on failing
+    for the lock's duration even with the right one.
+    """
+    try:
+        canonical = normalise_email(email)
+    except Invalid:
+        canonical = None
+    driver = await _driver_by_email(session, canonical) if canonical else None
+    if driver is None or driver.status != ACTIVE or driver.password_hash is None:
+        await asyncio.to_thread(_verify_dummy, password)
+        return None
+    throttle = Throttle(driver.failed_logins, driver.locked_until)
+    if is_locked(throttle, now):
+        await asyncio.to_thread(_verify_dummy, password)
+        return None
+    good = await asyncio.to_thread(verify_password, driver.password_hash, password)
+    throttle = after_success() if good else after_failure(throttle, now)
+    driver.failed_logins = throttle.failed_logins
+    driver.locked_until = throttle.locked_until
+    return driver if good else None
+
+
+async def get_active_driver(session: AsyncSession, driver_id: int) -> Driver | None:
+    """The driver when it exists and may use the portal (checked on every request)."""
+    driver = await session.get(Driver, driver_id)
+    if driver is None or driver.status != ACTIVE or driver.password_hash is None:
+        return None
+    return driver
+
+
+async def tokens_of(session: AsyncSession, driver_id: int) -> list[IdToken]:
+    """The driver's own id tokens, by uid."""
+    rows = await session.scalars(
+        select(IdToken).where(IdToken.driver_id == driver_id).order_by(IdToken.uid)
+    )
+    return list(rows)
+
+
+async def sessions_of(
+    session: AsyncSession, driver_id: int, *, limit: int, offset: int
+) -> tuple[list[TransactionView], int]:
+    """The transactions started with the driver's tokens, newest first, with their energy."""
+    # Stations present ids in any letter case (1.6 CiString, 2.x idToken): compare lowered.
+    uids = select(func.lower(IdToken.uid)).where(IdToken.driver_id == driver_id)
+    query = select(Transaction).where(func.lower(Transaction.id_token).in_(uids))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    started = func.coalesce(Transaction.started_at, Transaction.created_at)
+    rows = await session.scalars(
+        query.order_by(started.desc(), Transaction.id.desc()).limit(limit).offset(offset)
+    )
+    views = [TransactionView(transaction=tx, energy_wh=energy_wh(tx)) for tx in rows]
+    return views, int(total or 0)
+
+
+async def own_token(session: AsyncSession, driver_id: int, uid: str) -> IdToken:
+    """The driver's token with this uid (any letter case); NotFound for anyone else's."""
+    token = await session.scalar(
+        select(IdToken).where(
+            IdToken.driver_id == driver_id, func.lower(IdToken.uid) == uid.lower()
+        )
+    )
+    if token is None:
+        # Another driver's token is as unknown as a missing one: no probing of uids.
+        raise NotFound(f"you have no id token {uid}")
+    return token
