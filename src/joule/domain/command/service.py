@@ -166,8 +166,16 @@ class CommandService:
             if token is not None:
                 # A blocked, expired or busy token is not started remotely: 1.6 stations with
                 # AuthorizeRemoteTxRequests=false (2.x AuthorizeRemoteStart) would not re-check it.
+                # The CSMS judges the access rules itself (ADR 0010) whatever the station's
+                # AuthorizeRemoteTxRequests / AuthorizeRemoteStart says.
                 decision = await authorize_token(
-                    session, token, now=self._clock.now(), for_start=True, exclude_tx=None
+                    session,
+                    token,
+                    now=self._clock.now(),
+                    for_start=True,
+                    exclude_tx=None,
+                    station_id=station_id,
+                    evse_id=evse_id,
                 )
                 if decision.status != ACCEPTED:
                     raise Conflict(f"id token {uid} cannot start a transaction: {decision.reason}")
