@@ -27,6 +27,18 @@ def kwh(wh: Decimal | None) -> str:
     return f"{(Decimal(wh) / 1000).quantize(Decimal('0.001'), rounding=ROUND_HALF_UP)} kWh"
 
 
+def kw(w: Decimal | None) -> str:
+    """Watts shown as kW with one decimal."""
+    if w is None:
+        return "—"
+    return f"{(Decimal(w) / 1000).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} kW"
+
+
+def percent(value: Decimal | None) -> str:
+    """A percentage as shown (two decimals), or an em dash when there is nothing to measure."""
+    return "—" if value is None else f"{value:.2f} %"
+
+
 def pretty(frame: str) -> str:
     """A logged frame, indented when it is JSON (it may be truncated, then shown as is)."""
     try:

@@ -7,9 +7,11 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from joule.bus.port import EventBus
 from joule.domain import events
+from joule.domain.alerting.service import AlertChanged
 from joule.web.fmt import jsonable
 
 QUEUE_SIZE = 256  # per open page; a page that falls this far behind is told to resync
@@ -27,6 +29,8 @@ SHOWN: tuple[type[object], ...] = (
     events.TransactionUpdated,
     events.TransactionEnded,
     events.SecurityEventReceived,
+    events.MeterValuesReceived,
+    AlertChanged,
 )
 
 
@@ -35,7 +39,10 @@ def encode(event: object) -> tuple[str, str, str] | None:
     if not isinstance(event, SHOWN) or not dataclasses.is_dataclass(event):
         return None
     fields = {f.name: jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
-    station_id = str(fields.get("station_id", ""))
+    # An AlertChanged carries its station inside the alert; a station's page shows its alerts.
+    alert = fields.get("alert")
+    about: dict[str, Any] = alert if isinstance(alert, dict) else fields
+    station_id = str(about.get("station_id") or "")
     return station_id, type(event).__name__, json.dumps(fields, separators=(",", ":"))
 
 

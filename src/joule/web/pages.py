@@ -24,7 +24,8 @@ from joule.web.auth import (
     new_login_csrf,
 )
 from joule.web.charts import meter_chart
-from joule.web.fmt import kwh, utc
+from joule.web.fleet_map import fleet_map
+from joule.web.fmt import kw, kwh, utc
 from joule.web.live import LiveHub
 from joule.web.render import page
 
@@ -113,7 +114,18 @@ async def overview(request: Request, session: Session, services: Services, db: D
     now = services.clock.now()
     fleet, charging = await db.read(lambda s: views.overview(s, now=now))
     states = {v.station.id: views.station_state(v, charging) for v in fleet.stations}
-    return page(request, "overview.html", session=session, fleet=fleet, states=states, now=now)
+    figures = await db.read(lambda s: views.network_figures(s, now=now))
+    points = await db.read(lambda s: views.map_points(s, fleet.stations, states))
+    return page(
+        request,
+        "overview.html",
+        session=session,
+        fleet=fleet,
+        states=states,
+        now=now,
+        figures=figures,
+        fleet_map=fleet_map(points),
+    )
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:
@@ -222,6 +234,7 @@ async def live_snapshot(
         return JSONResponse({"stations": {station_id: _station_json(view, active)}})
     now = services.clock.now()
     fleet, charging = await db.read(lambda s: views.overview(s, now=now))
+    power, alerts = await db.read(views.live_figures)
     counts = fleet.counts
     return JSONResponse(
         {
@@ -233,6 +246,8 @@ async def live_snapshot(
                 "faulted": counts.faulted,
                 "sessions_today": counts.sessions_today,
                 "energy_today": kwh(counts.energy_today_wh),
+                "power_now": kw(power),
+                "open_alerts": alerts,
             },
             "stations": {v.station.id: _station_json(v, charging) for v in fleet.stations},
         },

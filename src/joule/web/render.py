@@ -15,7 +15,12 @@ from joule.web import charts, fmt
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(
-    when=fmt.when, kwh=fmt.kwh, pretty=fmt.pretty, status_class=charts.status_class
+    when=fmt.when,
+    kwh=fmt.kwh,
+    kw=fmt.kw,
+    percent=fmt.percent,
+    pretty=fmt.pretty,
+    status_class=charts.status_class,
 )
 templates.env.globals.update(version=__version__)
 

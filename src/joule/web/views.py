@@ -8,10 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.alerting.service import OPEN, open_counts
 from joule.domain.command.service import commands_of
-from joule.domain.registry import stations, transactions
+from joule.domain.registry import sites, stations, transactions
 from joule.domain.registry.stations import StationView
 from joule.domain.registry.transactions import TransactionDetail, TransactionView
+from joule.domain.reporting import network, uptime
 from joule.storage.models import (
     BootRecord,
     CommandRecord,
@@ -19,6 +21,7 @@ from joule.storage.models import (
     SecurityEvent,
     StatusInterval,
 )
+from joule.web.fleet_map import MapPoint
 from joule.web.fmt import utc
 
 PAGE = 500  # the domain's largest page; fleet-wide counts walk the list in pages of this size
@@ -109,6 +112,60 @@ async def overview(session: AsyncSession, *, now: datetime) -> tuple[Overview, s
         energy_today_wh=sum((v.energy_wh or Decimal(0) for v in today), Decimal(0)),
     )
     return Overview(counts=counts, stations=views), charging_ids
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFigures:
+    """Power now, open alerts and network uptime (reporting.md §3) for the overview."""
+
+    power_w: Decimal
+    open_alerts: int
+    uptime_day: Decimal | None = None
+    uptime_month: Decimal | None = None
+
+
+async def live_figures(session: AsyncSession) -> tuple[Decimal, int]:
+    """Σ power of active transactions (W) and the open (unacknowledged) alerts."""
+    power = await network.power_now(session)
+    counts = await open_counts(session)
+    return power, sum(n for (_, state), n in counts.items() if state == OPEN)
+
+
+async def network_figures(session: AsyncSession, *, now: datetime) -> NetworkFigures:
+    """The overview's figures, uptime over the last 24 h and 30 days."""
+    power, alerts = await live_figures(session)
+    day = await uptime.station_uptimes(session, since=now - timedelta(days=1), until=now)
+    month = await uptime.station_uptimes(session, since=now - timedelta(days=30), until=now)
+    return NetworkFigures(
+        power_w=power,
+        open_alerts=alerts,
+        uptime_day=uptime.network(day.values()).rounded(),
+        uptime_month=uptime.network(month.values()).rounded(),
+    )
+
+
+async def map_points(
+    session: AsyncSession, fleet: list[StationView], states: dict[str, str]
+) -> list[MapPoint]:
+    """Stations placed at their site's coordinates (sites without coordinates are left out)."""
+    found: list[MapPoint] = []
+    placed: dict[str, tuple[str, float, float]] = {}
+    offset = 0
+    while True:
+        page, total = await sites.list_sites(session, limit=PAGE, offset=offset)
+        for site in page:
+            lat, lon = getattr(site, "latitude", None), getattr(site, "longitude", None)
+            if lat is not None and lon is not None:
+                placed[site.id] = (site.name, float(lat), float(lon))
+        offset += len(page)
+        if not page or offset >= total:
+            break
+    for view in fleet:
+        spot = placed.get(view.station.site_id or "")
+        if spot is not None:
+            name, lat, lon = spot
+            found.append(MapPoint(view.station.id, name, lat, lon, states[view.station.id]))
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,9 @@
       var pill = field(row, "state");
       if (pill && pill.textContent !== data.state) { pill.textContent = data.state; restyle(pill, "state-", "state-" + data.state); }
     }
+    Array.prototype.forEach.call(document.querySelectorAll('circle[data-marker="' + CSS.escape(sid) + '"]'), function (marker) {
+      marker.setAttribute("class", "marker state-" + data.state);
+    });
     if (mode === "station" && sid === stationId) { patchConnection(data.online); }
     (data.connectors || []).forEach(function (c) {
       patchConnector(sid, c.evse_id, c.connector_id, c.status, c.error_code, null);
@@ -138,7 +141,7 @@
     scheduleRefresh();
   });
   ["StationBooted", "TransactionStarted", "TransactionUpdated", "TransactionEnded",
-   "SecurityEventReceived", "resync"].forEach(function (name) {
+   "SecurityEventReceived", "MeterValuesReceived", "AlertChanged", "resync"].forEach(function (name) {
     source.addEventListener(name, scheduleRefresh);
   });
   // The station page's sessions table is server-rendered (escaped) HTML: swap it after a change.
