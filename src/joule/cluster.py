@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 LogSetup = Callable[[str], None]
 _MAX_ANSWER = 16 * 1024 * 1024  # a relayed answer (GetConfiguration, reports) can be large
 _RELAY_MARGIN_S = 5.0  # on top of the command's own timeout, for the hop itself
+_SUPERVISOR_CHECK_S = 1.0
 
 
 def node_name(index: int) -> str:
@@ -236,6 +237,7 @@ async def _run_worker(plan: WorkerPlan) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     control: ControlServer | None = None
+    orphaned = asyncio.create_task(_watch_supervisor(os.getppid(), stop))
     try:
         await joule.start()
         assert joule.gateway is not None
@@ -244,9 +246,18 @@ async def _run_worker(plan: WorkerPlan) -> None:
         plan.ready.set()
         await stop.wait()
     finally:
+        orphaned.cancel()
         if control is not None:
             await control.stop()
         await joule.stop()
+
+
+async def _watch_supervisor(supervisor: int, stop: asyncio.Event) -> None:
+    """Drain and exit if the supervisor is gone (SIGKILLed): no orphan keeps holding the ports."""
+    while os.getppid() == supervisor:
+        await asyncio.sleep(_SUPERVISOR_CHECK_S)
+    log.warning("the supervisor (pid %d) is gone: this worker drains and stops", supervisor)
+    stop.set()
 
 
 # -- the supervisor ----------------------------------------------------------------------------

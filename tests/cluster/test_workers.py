@@ -139,7 +139,7 @@ def _start(tmp_path: Path, args: list[str], env: dict[str, str]) -> Cluster:
     # answered by the first worker up while the other still starts).
     while "Joule is running with 2 workers" not in log.read_text(errors="replace"):
         if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
+            _stop(process)
             pytest.fail(f"the workers did not start: {log.read_text(errors='replace')[-2000:]}")
         time.sleep(0.1)
     cluster = Cluster(f"ws://127.0.0.1:{ocpp}/ocpp", ocpp, http, db, process)
@@ -154,9 +154,18 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     try:
         yield started
     finally:
-        if started.process.poll() is None:
-            started.process.kill()
-            started.process.wait()
+        _stop(started.process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the workers drain), SIGKILL only if that hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 async def _station(url: str, station_id: str) -> ClientConnection:
@@ -294,9 +303,7 @@ async def test_workers_from_the_environment_and_the_alias(
         cluster.process.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(cluster.process.wait, 60) == 0
     finally:
-        if cluster.process.poll() is None:
-            cluster.process.kill()
-            cluster.process.wait()
+        _stop(cluster.process)
 
 
 def test_workers_refuse_the_demo_fleet() -> None:
@@ -306,3 +313,25 @@ def test_workers_refuse_the_demo_fleet() -> None:
         timeout=60,
     )
     assert done.returncode == 2 and b"--demo runs in one process" in done.stderr
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (orphans are reaped by init, not by us)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.timeout(180)
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    cluster = _start(tmp_path, ["serve", "--workers", "2"], {})
+    workers = Owners(cluster).workers
+    assert len(workers) == 2 and all(_running(pid) for pid in workers)
+    cluster.process.kill()  # no chance to forward a signal: the workers notice on their own
+    cluster.process.wait()
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"orphaned workers still running: {workers}"
+        time.sleep(0.2)
