@@ -1,0 +1,1 @@
+"""Access groups, their members and access rules (issue 5)."""
