@@ -9,6 +9,8 @@ from joule.api import errors
 from joule.api.deps import ApiServices, Database, StationGuard
 from joule.api.request_id import RequestIdMiddleware
 from joule.api.routes import (
+    api_keys,
+    audit,
     auth,
     commands,
     commands_maintenance,
@@ -19,6 +21,7 @@ from joule.api.routes import (
     driver_me,
     health,
     operators,
+    organisations,
     sites,
     station_history,
     stations,
@@ -55,6 +58,9 @@ def create_app(services: ApiServices) -> FastAPI:
         health,
         auth,
         operators,
+        organisations,
+        api_keys,
+        audit,
         stations,
         station_history,
         commands,

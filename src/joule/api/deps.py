@@ -208,7 +208,9 @@ async def resolve_caller(
         role = await db.read(lambda s: station_role(s, scope, station_id))
         if role is None:
             # Outside the scope is indistinguishable from absent (issue 5: 404, never 403).
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"station {station_id} not found")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail=f"station {station_id} does not exist"
+            )
         caller = Caller(
             scope=caller.scope,
             operator=caller.operator,
@@ -232,6 +234,22 @@ async def get_current_caller(
 
 
 CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
+
+
+async def get_optional_caller(
+    request: Request,
+    services: Services,
+    db: Db,
+    bearer: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Caller | None:
+    """The caller when credentials came with the request (bad ones still 401), else None."""
+    if bearer is None and api_key is None:
+        return None
+    return await resolve_caller(request, services, db, bearer, api_key)
+
+
+OptionalCaller = Annotated[Caller | None, Depends(get_optional_caller)]
 CurrentOperator = CurrentCaller  # the name routes have always used: any authenticated caller
 
 

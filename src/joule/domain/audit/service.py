@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.access.scope import Scope, organisation_condition
 from joule.storage.models import AuditEntry
+from joule.storage.repositories import audit
 
 # Field names whose values never reach the log, whatever the caller passes (OWASP ASVS 7.1.1).
 SECRET_FIELDS = frozenset(
@@ -80,3 +82,29 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+async def list_entries(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditEntry], int]:
+    """The entries of the caller's organisations, newest first (root: every entry)."""
+    return await audit.list_entries(
+        session,
+        visible=organisation_condition(scope, AuditEntry.organisation_id),
+        object_type=object_type,
+        object_id=object_id,
+        actor=actor,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )

@@ -1,4 +1,4 @@
-"""Operator intent verbs: the first admin, creating operators, checking credentials."""
+"""Operator intent verbs: the first admin, operators in a scope, credentials and passwords."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from functools import cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from joule.domain.access.scope import Scope, build_scope
+from joule.domain.access.scope import Scope, build_scope, organisation_condition, site_role
+from joule.domain.audit import record
 from joule.domain.operator.rules import (
     OperatorRole,
     check_password,
     normalise_email,
     parse_role,
 )
-from joule.kit.errors import Conflict, Invalid
+from joule.kit.errors import Conflict, Invalid, NotFound
 from joule.kit.passwords import hash_password, verify_password
-from joule.storage.models import Operator
+from joule.storage.models import Operator, OperatorSiteGrant, Organisation
 from joule.storage.repositories import operator as operators
 
 
@@ -135,3 +136,217 @@ async def list_operators(
 ) -> tuple[list[Operator], int]:
     """A page of operators and the total count."""
     return await operators.list_operators(session, limit=limit, offset=offset)
+
+
+# --- managing operators inside a scope (issue 5) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GrantDraft:
+    """A role on one site for an operator."""
+
+    site_id: str
+    role: OperatorRole
+
+
+def parse_grants(grants: list[tuple[str, str]]) -> list[GrantDraft]:
+    """Checked site grants: operator or viewer on each site, one grant per site."""
+    parsed: dict[str, GrantDraft] = {}
+    for site_id, role in grants:
+        grant_role = parse_role(role)
+        if grant_role == OperatorRole.ADMIN:
+            raise Invalid("a site grant gives operator or viewer, never admin")
+        if site_id in parsed:
+            raise Invalid(f"site {site_id} is granted twice")
+        parsed[site_id] = GrantDraft(site_id=site_id, role=grant_role)
+    return list(parsed.values())
+
+
+def operator_visible(scope: Scope, operator: Operator) -> bool:
+    """True when an admin with this scope manages this operator (own subtree; root: all)."""
+    return scope.sees_organisation(operator.organisation_id)
+
+
+def _target_organisation(scope: Scope, organisation_id: str | None) -> str | None:
+    target = scope.organisation_id if organisation_id is None else organisation_id
+    if target is None and not scope.is_root:
+        raise NotFound("organisation not found")
+    if target is not None and not scope.sees_organisation(target):
+        raise NotFound(f"organisation {target} not found")
+    return target
+
+
+async def _check_grant_sites(session: AsyncSession, scope: Scope, grants: list[GrantDraft]) -> None:
+    for grant in grants:
+        if await site_role(session, scope, grant.site_id) is None:
+            raise NotFound(f"site {grant.site_id} not found")
+
+
+async def _organisation_exists(session: AsyncSession, organisation_id: str | None) -> None:
+    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"organisation {organisation_id} not found")
+
+
+async def create_scoped_operator(
+    session: AsyncSession,
+    scope: Scope,
+    draft: OperatorDraft,
+    *,
+    organisation_id: str | None,
+    grants: list[GrantDraft],
+    at: datetime,
+) -> Operator:
+    """Create an operator in the admin's subtree (default: the admin's own organisation)."""
+    target = _target_organisation(scope, organisation_id)
+    await _organisation_exists(session, target)
+    await _check_grant_sites(session, scope, grants)
+    created = await create_operator(session, draft, at=at)
+    created.organisation_id = target
+    created.password_changed_at = at
+    await operators.replace_site_grants(
+        session,
+        created.id,
+        [
+            OperatorSiteGrant(operator_id=created.id, site_id=g.site_id, role=g.role, created_at=at)
+            for g in grants
+        ],
+    )
+    record(
+        session,
+        actor=scope.actor,
+        actor_type=scope.actor_type,
+        organisation_id=target,
+        action="operator.create",
+        object_type="operator",
+        object_id=created.id,
+        changes={
+            "email": created.email,
+            "role": created.role,
+            "organisation_id": target,
+            "site_grants": [{"site_id": g.site_id, "role": g.role.value} for g in grants],
+        },
+        at=at,
+    )
+    return created
+
+
+async def get_scoped_operator(session: AsyncSession, scope: Scope, operator_id: int) -> Operator:
+    """An operator the admin manages; NotFound outside the scope."""
+    found = await operators.get_operator(session, operator_id)
+    if found is None or not operator_visible(scope, found):
+        raise NotFound(f"operator {operator_id} not found")
+    return found
+
+
+async def update_scoped_operator(
+    session: AsyncSession,
+    scope: Scope,
+    operator_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    grants: list[GrantDraft] | None = None,
+    at: datetime,
+) -> Operator:
+    """Change an operator's role, activity or site grants (deactivation applies at once)."""
+    found = await get_scoped_operator(session, scope, operator_id)
+    if found.id == scope.operator_id and (
+        (role is not None and role != found.role) or active is False
+    ):
+        # Guards against an organisation locking itself out of administration by mistake.
+        raise Invalid("an admin cannot demote or deactivate themselves")
+    changes: dict[str, object] = {}
+    if role is not None:
+        found.role = parse_role(role).value
+        changes["role"] = found.role
+    if active is not None:
+        found.active = active
+        changes["active"] = active
+    if grants is not None:
+        await _check_grant_sites(session, scope, grants)
+        await operators.replace_site_grants(
+            session,
+            found.id,
+            [
+                OperatorSiteGrant(
+                    operator_id=found.id, site_id=g.site_id, role=g.role, created_at=at
+                )
+                for g in grants
+            ],
+        )
+        changes["site_grants"] = [{"site_id": g.site_id, "role": g.role.value} for g in grants]
+    if changes:
+        record(
+            session,
+            actor=scope.actor,
+            actor_type=scope.actor_type,
+            organisation_id=found.organisation_id,
+            action="operator.update",
+            object_type="operator",
+            object_id=found.id,
+            changes=changes,
+            at=at,
+        )
+        await session.flush()
+    return found
+
+
+async def list_scoped_operators(
+    session: AsyncSession, scope: Scope, *, limit: int, offset: int
+) -> tuple[list[Operator], int]:
+    """The operators of the admin's subtree (root admins: every operator)."""
+    visible = organisation_condition(scope, Operator.organisation_id)
+    return await operators.list_visible_operators(
+        session, visible=visible, limit=limit, offset=offset
+    )
+
+
+async def site_grants(session: AsyncSession, operator_id: int) -> list[OperatorSiteGrant]:
+    """An operator's site grants."""
+    return await operators.site_grants_of(session, operator_id)
+
+
+async def set_password(
+    session: AsyncSession, operator: Operator, password_hash: str, *, actor: str, at: datetime
+) -> None:
+    """Store a new password hash; every session issued before now is void from now on."""
+    operator.password_hash = password_hash
+    operator.password_changed_at = at
+    operator.failed_logins = 0
+    operator.locked_until = None
+    record(
+        session,
+        actor=actor,
+        actor_type="operator",
+        organisation_id=operator.organisation_id,
+        action="operator.password",
+        object_type="operator",
+        object_id=operator.id,
+        changes={"password": "changed"},
+        at=at,
+    )
+    await session.flush()
+
+
+async def change_password(
+    session: AsyncSession,
+    operator_id: int,
+    *,
+    current_password: str,
+    new_password_hash: str,
+    at: datetime,
+) -> Operator:
+    """Change one's own password after re-checking the current one (Invalid when wrong)."""
+    found = await operators.get_operator(session, operator_id)
+    if found is None or not found.active:
+        raise NotFound(f"operator {operator_id} not found")
+    if not await asyncio.to_thread(verify_password, found.password_hash, current_password):
+        raise Invalid("the current password is wrong")
+    await set_password(session, found, new_password_hash, actor=found.email, at=at)
+    return found
+
+
+async def hash_new_password(password: str) -> str:
+    """Check the password policy and hash off the event loop."""
+    check_password(password)
+    return await asyncio.to_thread(hash_password, password)
