@@ -33,6 +33,13 @@ SITES = (
     ("demo-mall", "Riverside Mall", "Europe/Paris"),
     ("demo-motorway", "Motorway Services A7", "Europe/Copenhagen"),
 )
+# Where the demo sites are (latitude, longitude): the dashboard draws them on its map.
+COORDINATES = {
+    "demo-harbour": (52.3791, 4.8997),
+    "demo-depot": (52.5219, 13.4132),
+    "demo-mall": (48.8530, 2.3499),
+    "demo-motorway": (55.6759, 12.5655),
+}
 BLOCKED = "DEMO-BLOCKED"  # a lost card: its driver is refused now and then
 _FAULT_CODES = (
     "GroundFailure",
@@ -80,6 +87,9 @@ async def _register(joule: Joule, plan: FleetPlan, drivers: list[str]) -> None:
         for site_id, name, zone in SITES:
             if not await _exists(sites.get_site(session, site_id)):
                 await sites.create_site(session, site_id=site_id, name=name, timezone=zone, at=at)
+            site = await sites.get_site(session, site_id)
+            if site.latitude is None:
+                site.latitude, site.longitude = COORDINATES[site_id]
         for draft in drafts:
             if not await _exists(stations.get_station(session, draft.station_id)):
                 await stations.register_station(session, draft, at=at)

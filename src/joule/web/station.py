@@ -21,10 +21,12 @@ from joule.api.schemas.command import (
 from joule.domain.command.service import CommandService
 from joule.domain.registry import transactions
 from joule.kit.errors import JouleError, NotFound
+from joule.web import station_tools as tools
 from joule.web import views
 from joule.web.auth import CSRF_HEADER, Session
 from joule.web.charts import status_timeline
 from joule.web.fmt import utc
+from joule.web.live_chart import live_chart
 from joule.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -61,6 +63,7 @@ async def station_page(
         data = await db.read(lambda s: views.station_page(s, station_id, now=now, query=query))
     except NotFound as error:
         return page(request, "missing.html", status_code=404, session=session, what=str(error))
+    extras = await db.read(lambda s: views.station_extras(s, station_id, now=now))
     # A station younger than the window gets a timeline from its first status, not 24 h of blank.
     first = min((utc(i.started_at) for i in data.history), default=data.history_since)
     timeline = status_timeline(data.history, start=max(first, data.history_since), end=now)
@@ -71,6 +74,9 @@ async def station_page(
         data=data,
         station=data.view.station,
         timeline=timeline,
+        extras=extras,
+        chart=live_chart(extras.samples, hours=views.CHART_HOURS),
+        log_types=tools.LOG_TYPES,
         query=query or "",
         reset_types=RESET_TYPES,
         trigger_messages=TRIGGER_MESSAGES,
@@ -150,6 +156,10 @@ COMMANDS: dict[str, Send] = {
     "availability": _availability,
     "trigger": _trigger,
     "raw": _raw,
+    "config_read": tools.read_configuration,
+    "config_set": tools.set_configuration,
+    "firmware": tools.update_firmware,
+    "diagnostics": tools.upload_log,
 }
 
 

@@ -13,12 +13,14 @@ from joule.domain.command.service import commands_of
 from joule.domain.registry import sites, stations, transactions
 from joule.domain.registry.stations import StationView
 from joule.domain.registry.transactions import TransactionDetail, TransactionView
-from joule.domain.reporting import network, uptime
+from joule.domain.reporting import network, station_panels, uptime
 from joule.storage.models import (
     BootRecord,
     CommandRecord,
+    DeviceVariable,
     MessageLogEntry,
     SecurityEvent,
+    StationReport,
     StatusInterval,
 )
 from joule.web.fleet_map import MapPoint
@@ -154,14 +156,17 @@ async def map_points(
     while True:
         page, total = await sites.list_sites(session, limit=PAGE, offset=offset)
         for site in page:
-            lat, lon = getattr(site, "latitude", None), getattr(site, "longitude", None)
-            if lat is not None and lon is not None:
-                placed[site.id] = (site.name, float(lat), float(lon))
+            if site.latitude is not None and site.longitude is not None:
+                placed[site.id] = (site.name, float(site.latitude), float(site.longitude))
         offset += len(page)
         if not page or offset >= total:
             break
     for view in fleet:
-        spot = placed.get(view.station.site_id or "")
+        st = view.station
+        spot = placed.get(st.site_id or "")
+        if st.latitude is not None and st.longitude is not None:
+            # A station's own coordinates beat its site's (a motorway site spans kilometres).
+            spot = (spot[0] if spot else st.site_id or "", float(st.latitude), float(st.longitude))
         if spot is not None:
             name, lat, lon = spot
             found.append(MapPoint(view.station.id, name, lat, lon, states[view.station.id]))
@@ -238,6 +243,40 @@ async def station_page(
         commands=commands,
         history_since=since,
         charging=any(v.transaction.status == "active" for v in recent),
+    )
+
+
+CHART_HOURS = 2  # the live chart's window
+
+
+@dataclass(frozen=True, slots=True)
+class StationExtras:
+    """The station page's uptime, live chart samples, maintenance history and device model."""
+
+    uptime_day: uptime.StationUptime
+    uptime_month: uptime.StationUptime
+    samples: list[network.Sample]
+    maintenance: list[StationReport]
+    variables: list[DeviceVariable]
+
+
+async def station_extras(session: AsyncSession, station_id: str, *, now: datetime) -> StationExtras:
+    """What the station page shows besides its core panels."""
+
+    async def up(days: int) -> uptime.StationUptime:
+        found = await uptime.station_uptimes(
+            session, since=now - timedelta(days=days), until=now, station_ids=[station_id]
+        )
+        return found.get(station_id, uptime.StationUptime(station_id))
+
+    return StationExtras(
+        uptime_day=await up(1),
+        uptime_month=await up(30),
+        samples=await network.station_samples(
+            session, station_id, since=now - timedelta(hours=CHART_HOURS)
+        ),
+        maintenance=await station_panels.maintenance_history(session, station_id),
+        variables=await station_panels.device_variables(session, station_id),
     )
 
 

@@ -3,13 +3,14 @@
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var stationId = document.body.dataset.stationId;
-  var out = document.getElementById("command-result");
+  var answer = document.getElementById("command-result");
 
   Array.prototype.forEach.call(document.querySelectorAll("form[data-command]"), function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var kind = form.dataset.command;
       var button = form.querySelector("button");
+      var out = form.dataset.result ? document.querySelector(form.dataset.result) : answer;
       button.disabled = true;
       out.className = "result";
       out.textContent = kind + ": waiting for " + stationId + "…";

@@ -144,6 +144,67 @@
    "SecurityEventReceived", "MeterValuesReceived", "AlertChanged", "resync"].forEach(function (name) {
     source.addEventListener(name, scheduleRefresh);
   });
+  // The station page's live chart: each MeterValuesReceived adds its power / energy point and the
+  // lines are redrawn with the server's arithmetic (web/live_chart.py). No reload, no library.
+  var chart = document.getElementById("live-chart");
+  var SVG = "http://www.w3.org/2000/svg";
+  var GEOM = { left: 10, top: 24, w: 700, h: 154, height: 200 };
+  function redraw(points) {
+    var times = points.map(function (p) { return p[0]; });
+    var t0 = Math.min.apply(null, times), t1 = Math.max.apply(null, times), spanT = (t1 - t0) || 1;
+    var group = chart.querySelector("g.lines");
+    var lines = {};
+    ["power", "energy"].forEach(function (kind) {
+      var values = points.filter(function (p) { return p[1] === kind; }).map(function (p) { return parseFloat(p[3]); });
+      if (!values.length) { return; }
+      var lo = kind === "power" ? 0 : Math.min.apply(null, values), hi = Math.max.apply(null, values);
+      var spanV = (hi - lo) || 1;
+      points.forEach(function (p) {
+        if (p[1] !== kind) { return; }
+        var x = GEOM.left + (p[0] - t0) / spanT * GEOM.w;
+        var y = GEOM.top + (hi - parseFloat(p[3])) / spanV * GEOM.h;
+        var key = kind + "-" + p[2];
+        (lines[key] = lines[key] || []).push(x.toFixed(1) + "," + y.toFixed(1));
+      });
+    });
+    Object.keys(lines).forEach(function (key) {
+      var line = group.querySelector('polyline[data-line="' + key + '"]');
+      if (!line) {
+        line = document.createElementNS(SVG, "polyline");
+        line.setAttribute("class", "line-" + key.split("-")[0]);
+        line.setAttribute("fill", "none");
+        line.dataset.line = key;
+        group.appendChild(line);
+      }
+      line.setAttribute("points", lines[key].join(" "));
+    });
+    chart.dataset.samples = String(points.length);
+    var counter = document.getElementById("chart-samples");
+    if (counter) { counter.textContent = points.length + " samples"; }
+    var fmt = function (ms) { return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"); };
+    chart.querySelector('[data-axis="start"]').textContent = fmt(t0);
+    chart.querySelector('[data-axis="end"]').textContent = fmt(t1);
+  }
+  if (chart && mode === "station") {
+    source.addEventListener("MeterValuesReceived", function (e) {
+      var d = JSON.parse(e.data);
+      var points = JSON.parse(chart.dataset.points || "[]");
+      var at = Date.parse(d.at);
+      if (d.power_w !== null) {
+        var kw = (parseFloat(d.power_w) / 1000).toString();
+        points.push([at, "power", d.evse_id, kw]);
+        chart.querySelector('[data-legend="power"]').textContent = "power " + kw + " kW";
+      }
+      if (d.energy_wh !== null) {
+        var kwh = (parseFloat(d.energy_wh) / 1000).toString();
+        points.push([at, "energy", d.evse_id, kwh]);
+        chart.querySelector('[data-legend="energy"]').textContent = "energy register " + kwh + " kWh";
+      }
+      points.sort(function (a, b) { return a[0] - b[0]; });
+      chart.dataset.points = JSON.stringify(points);
+      redraw(points);
+    });
+  }
   // The station page's sessions table is server-rendered (escaped) HTML: swap it after a change.
   var sessions = document.getElementById("sessions");
   var sessionsPending = null;
