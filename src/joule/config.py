@@ -94,3 +94,10 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(default=2.0, ge=0)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     bulk_concurrency: int = Field(default=10, ge=1)
+    # Local authorization lists (domain/locallist): access changes are gathered for `debounce`
+    # before the affected stations are synced; a (re)connected station is reconciled after
+    # `settle` (its boot answer first); every station is reconciled every `interval` (0: never).
+    local_list_debounce_s: float = Field(default=0.5, ge=0)
+    local_list_settle_s: float = Field(default=1.0, ge=0)
+    local_list_interval_s: float = Field(default=900.0, ge=0)
+    local_list_concurrency: int = Field(default=4, ge=1)

@@ -29,6 +29,7 @@ from joule.domain.station import service as stations
 from joule.gateway.ports import StationAccess
 from joule.gateway.server import Gateway
 from joule.kit.clock import Clock, SystemClock
+from joule.runtime_locallists import LocalLists
 from joule.runtime_monitoring import Monitoring, connected_count
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
@@ -180,6 +181,7 @@ class Joule:
     gateway: Gateway | None = None
     activity: ActivityRecorder | None = None
     monitoring: Monitoring | None = None
+    local_lists: LocalLists | None = None
     http_server: uvicorn.Server | None = None
     http_port: int | None = None
     _http_task: asyncio.Task[Any] | None = None
@@ -249,12 +251,13 @@ class Joule:
         )
         await self.gateway.start()
         secret = await _jwt_secret(committer, s.jwt_secret)
+        commands = monitoring.metered_sender(
+            self.command_relay(self.gateway) if self.command_relay else self.gateway
+        )
         app = create_app(
             ApiServices(
                 committer=committer,
-                commands=monitoring.metered_sender(
-                    self.command_relay(self.gateway) if self.command_relay else self.gateway
-                ),
+                commands=commands,
                 settings=s,
                 clock=self.clock,
                 jwt_secret=secret,
@@ -262,6 +265,9 @@ class Joule:
             )
         )
         await monitoring.start(app, self.bus, connected=connected_count(self.gateway))
+        # Local authorization lists (issue 5): synced on access changes, (re)connects and boots.
+        self.local_lists = LocalLists(s, self.clock, committer, commands)
+        await self.local_lists.start(app, self.bus)
         config = uvicorn.Config(
             app,
             host=s.host,
@@ -299,6 +305,8 @@ class Joule:
             self.http_server.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._http_task, 10)
+        if self.local_lists is not None:
+            await self.local_lists.stop()
         if self.monitoring is not None:
             await self.monitoring.stop()
         if self.activity is not None:

@@ -1,0 +1,182 @@
+"""When lists are synced: on access changes, on (re)connect and boot, and periodically.
+
+- AccessChanged (tokens, drivers, groups, memberships, rules): debounced, then every connected
+  station of the organisation's network (same root organisation; None = every network) is
+  synced; a station whose list does not change receives nothing.
+- StationBooted (Accepted): the station may have lost its list or been replaced: ask its limits
+  again, GetLocalListVersion, then the update it needs. StationConnected (a reconnect without a
+  boot): GetLocalListVersion and the update it needs (changes made while it was away).
+- Every `interval_s`: reconcile every connected station (catches anything missed); a station
+  marked unsupported is left alone until it boots again.
+Work runs with bounded concurrency; syncs of one station never overlap (the service's locks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from joule.domain.access.scope import organisation_edges, subtree
+from joule.domain.events import AccessChanged, StationBooted, StationConnected
+from joule.domain.locallist.service import LocalListService
+from joule.storage.committer import GroupCommitter
+from joule.storage.repositories import local_list as repo
+from joule.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def root_of(parents: dict[str, str | None], organisation_id: str) -> str:
+    """The root organisation of a network (the top of the tree above `organisation_id`)."""
+    seen = {organisation_id}
+    current = organisation_id
+    while (parent := parents.get(current)) is not None and parent not in seen:
+        seen.add(parent)
+        current = parent
+    return current
+
+
+def network_stations(
+    parents: dict[str, str | None],
+    stations: Iterable[tuple[str, str | None, bool]],
+    organisations: Iterable[str | None],
+) -> list[str]:
+    """Connected-or-not stations of the networks of `organisations` (None: every station)."""
+    wanted = set(organisations)
+    everything = None in wanted
+    members: set[str] = set()
+    for org in wanted:
+        if org is not None:
+            members |= subtree(parents, root_of(parents, org))
+    return [
+        station_id
+        for station_id, owner, _ in stations
+        if everything or (owner is not None and owner in members)
+    ]
+
+
+@dataclass
+class LocalListKeeper:
+    """Subscribes to the bus and keeps every station's list in step (see module docstring)."""
+
+    service: LocalListService
+    committer: GroupCommitter
+    debounce_s: float = 0.5
+    settle_s: float = 1.0  # let a boot's answer reach the station before the first CALL
+    interval_s: float = 900.0
+    concurrency: int = 4
+    _pending_orgs: set[str | None] = field(default_factory=set)
+    _flush: asyncio.Task[None] | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _wanted: dict[str, bool] = field(default_factory=dict)  # station → rediscover
+    _running: set[str] = field(default_factory=set)
+    _periodic: asyncio.Task[None] | None = None
+    _gate: asyncio.Semaphore | None = None
+
+    async def start(self) -> None:
+        """Start the periodic reconciliation."""
+        self._gate = asyncio.Semaphore(self.concurrency)
+        if self.interval_s > 0:
+            self._periodic = asyncio.create_task(self._every(), name="local-lists")
+
+    async def stop(self) -> None:
+        """Cancel what is pending or running (a half-sent update is reconciled next start)."""
+        tasks = [t for t in (self._periodic, self._flush, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    async def on_event(self, event: object) -> None:
+        """Bus subscriber: never blocks the publisher, work goes to background tasks."""
+        if isinstance(event, AccessChanged):
+            self._pending_orgs.add(event.organisation_id)
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.create_task(self._debounced(), name="local-lists-changed")
+        elif isinstance(event, StationBooted) and event.status == "Accepted":
+            self._spawn(event.station_id, rediscover=True)
+        elif isinstance(event, StationConnected):
+            self._spawn(event.station_id, rediscover=False)
+
+    def _spawn(self, station_id: str, *, rediscover: bool) -> None:
+        # A connect is usually followed by a boot: both land in one run (rediscover wins);
+        # one that arrives while a run is under way gets a run of its own after it.
+        self._wanted[station_id] = self._wanted.get(station_id, False) or rediscover
+        if station_id not in self._running:
+            self._running.add(station_id)
+            self._background(self._reconcile_later(station_id))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reconcile_later(self, station_id: str) -> None:
+        try:
+            await asyncio.sleep(self.settle_s)
+            while station_id in self._wanted:
+                rediscover = self._wanted.pop(station_id)
+                await self._guarded(station_id, rediscover=rediscover, reconcile=True)
+        finally:
+            self._running.discard(station_id)
+
+    async def _guarded(self, station_id: str, *, rediscover: bool, reconcile: bool) -> None:
+        assert self._gate is not None, "start() first"
+        async with self._gate:
+            try:
+                if reconcile:
+                    result = await self.service.reconcile(station_id, rediscover=rediscover)
+                else:
+                    result = await self.service.sync(station_id)
+            except Exception:
+                log.exception("local list sync of %s failed", station_id)
+                return
+        if result.update_type is not None or result.error:
+            log.info(
+                "local list of %s: %s %s, %d messages, version %d%s",
+                station_id,
+                result.status,
+                result.update_type,
+                result.messages,
+                result.version,
+                f" ({result.error})" if result.error else "",
+            )
+
+    async def _debounced(self) -> None:
+        await asyncio.sleep(self.debounce_s)
+        organisations, self._pending_orgs = self._pending_orgs, set()
+        stations = await self.affected(organisations)
+        await asyncio.gather(
+            *(self._guarded(s, rediscover=False, reconcile=False) for s in stations)
+        )
+        if self._pending_orgs:  # changes that arrived while this round ran
+            self._flush = asyncio.create_task(self._debounced(), name="local-lists-changed")
+
+    async def affected(self, organisations: Iterable[str | None]) -> list[str]:
+        """The connected stations of the networks of `organisations`."""
+
+        async def work(uow: UnitOfWork) -> list[str]:
+            parents = await organisation_edges(uow.session)
+            stations = await repo.station_organisations(uow.session)
+            online = {s for s, _, connected in stations if connected}
+            return [s for s in network_stations(parents, stations, organisations) if s in online]
+
+        return await self.committer.read(work)
+
+    async def _every(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                stations = await self.affected([None])
+            except Exception:
+                log.exception("could not list stations for local list reconciliation")
+                continue
+            await asyncio.gather(
+                *(self._guarded(s, rediscover=False, reconcile=True) for s in stations)
+            )

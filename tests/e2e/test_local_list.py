@@ -1,0 +1,410 @@
+"""Local authorization lists kept in step with simulated stations over real WebSockets (issue 5).
+
+A real Joule on loopback, real 1.6 / 2.0.1 simulated stations holding real lists. Access data is
+written to the real database and AccessChanged published on Joule's bus after the commit, as
+the routes that change tokens, groups and rules do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, select, update
+
+from joule.domain.events import AccessChanged
+from joule.ocpp.versions import OcppVersion
+from joule.runtime import Joule
+from joule.simulator import SimulatedStation, StationSpec
+from joule.simulator.auth import ListEntry
+from joule.simulator.model import LAYOUTS
+from joule.storage.models import (
+    AccessGroup,
+    AccessRule,
+    GroupToken,
+    IdToken,
+    Organisation,
+    Site,
+    Station,
+)
+from joule.storage.uow import UnitOfWork
+from tests.e2e.conftest import MakeJoule, api_client, ocpp_url
+from tests.e2e.test_charging_session import eventually
+
+VERSIONS = [OcppVersion.V16, OcppVersion.V201]
+NOW = datetime.now(UTC)
+EXPIRY = datetime(2030, 6, 30, 12, 0, tzinfo=UTC)
+FAST = {
+    "local_list_debounce_s": 0.1,
+    "local_list_settle_s": 0.1,
+    "local_list_interval_s": 0,
+}
+
+Work = Callable[[Any], Awaitable[None]]
+
+
+async def write(joule: Joule, work: Work) -> None:
+    """Run `work(session)` in one committed unit of work of Joule's own committer."""
+    assert joule.committer is not None
+
+    async def unit(uow: UnitOfWork) -> None:
+        await work(uow.session)
+
+    await joule.committer.run(unit)
+
+
+async def changed(joule: Joule, organisation_id: str | None, reason: str) -> None:
+    """What a route does after committing an access change."""
+    assert joule.bus is not None
+    await joule.bus.publish(AccessChanged(organisation_id, reason))
+
+
+def token(uid: str, org: str, **fields: Any) -> IdToken:
+    return IdToken(uid=uid, organisation_id=org, created_at=NOW, **fields)
+
+
+async def seed(joule: Joule, suffix: str) -> None:
+    """Two networks: ACME (employees at its private site) and OTHER (its own private site)."""
+
+    async def work(session: Any) -> None:
+        session.add_all(
+            [
+                Organisation(id=f"ACME{suffix}", name="Acme", created_at=NOW),
+                Organisation(id=f"OTHER{suffix}", name="Other", created_at=NOW),
+            ]
+        )
+        await session.flush()
+        session.add_all(
+            [
+                Site(
+                    id=f"S-ACME{suffix}",
+                    name="Acme office",
+                    organisation_id=f"ACME{suffix}",
+                    access_mode="private",
+                    created_at=NOW,
+                ),
+                Site(
+                    id=f"S-OTHER{suffix}",
+                    name="Other depot",
+                    organisation_id=f"OTHER{suffix}",
+                    access_mode="private",
+                    created_at=NOW,
+                ),
+                AccessGroup(
+                    id=f"EMP{suffix}",
+                    organisation_id=f"ACME{suffix}",
+                    name="Employees",
+                    kind="employees",
+                    created_at=NOW,
+                ),
+                AccessGroup(
+                    id=f"OTH{suffix}",
+                    organisation_id=f"OTHER{suffix}",
+                    name="Fleet",
+                    kind="fleet",
+                    created_at=NOW,
+                ),
+            ]
+        )
+        await session.flush()
+        session.add_all(
+            [
+                Station(
+                    id=f"LL-A{suffix}",
+                    site_id=f"S-ACME{suffix}",
+                    security_profile=0,
+                    created_at=NOW,
+                ),
+                Station(
+                    id=f"LL-B{suffix}",
+                    site_id=f"S-OTHER{suffix}",
+                    security_profile=0,
+                    created_at=NOW,
+                ),
+                AccessRule(group_id=f"EMP{suffix}", site_id=f"S-ACME{suffix}", created_at=NOW),
+                AccessRule(group_id=f"OTH{suffix}", site_id=f"S-OTHER{suffix}", created_at=NOW),
+                token(f"E1{suffix}", f"ACME{suffix}", expiry=EXPIRY, group_id=f"FAM{suffix}"),
+                token(f"E2{suffix}", f"ACME{suffix}"),
+                token(f"O1{suffix}", f"OTHER{suffix}"),
+            ]
+        )
+        await session.flush()
+        await join(session, f"EMP{suffix}", f"E1{suffix}", f"E2{suffix}")
+        await join(session, f"OTH{suffix}", f"O1{suffix}")
+
+    await write(joule, work)
+
+
+async def join(session: Any, group: str, *uids: str) -> None:
+    for uid in uids:
+        token_id = await session.scalar(select(IdToken.id).where(IdToken.uid == uid))
+        session.add(GroupToken(group_id=group, token_id=token_id))
+
+
+def simulated(
+    joule: Joule, station_id: str, version: OcppVersion, **config: str
+) -> SimulatedStation:
+    spec = StationSpec(station_id, version=version, evses=LAYOUTS["ac3x2"], config=config)
+    return SimulatedStation(spec, ocpp_url(joule), tick_s=0.2, traffic=False)
+
+
+def held(station: SimulatedStation) -> dict[str, ListEntry]:
+    return dict(station.chargepoint.auth.entries)
+
+
+async def sent(api: httpx.AsyncClient, station_id: str, action: str) -> list[dict[str, Any]]:
+    """The requests of `action` Joule sent the station, oldest first (command log)."""
+    resp = await api.get(
+        f"/stations/{station_id}/commands", params={"action": action, "limit": 500}
+    )
+    assert resp.status_code == 200, resp.text
+    return [item["request"] for item in reversed(resp.json()["items"])]
+
+
+def entries_of(version: OcppVersion, request: dict[str, Any]) -> dict[str, str | None]:
+    """uid → status (None: removal) of a SendLocalList request."""
+    items = request.get("localAuthorizationList", [])
+    if version is OcppVersion.V16:
+        return {i["idTag"]: (i.get("idTagInfo") or {}).get("status") for i in items}
+    return {i["idToken"]["idToken"]: (i.get("idTokenInfo") or {}).get("status") for i in items}
+
+
+def version_of(request: dict[str, Any]) -> int:
+    return int(request.get("listVersion", request.get("versionNumber", -1)))
+
+
+async def in_step(api: httpx.AsyncClient, station: SimulatedStation, uids: set[str]) -> bool:
+    """The station holds exactly `uids` and its version is the one Joule confirmed."""
+    if set(held(station)) != {u.lower() for u in uids}:
+        return False
+    state = (await api.get(f"/stations/{station.station_id}/local-list")).json()
+    return bool(
+        state["status"] == "in_sync"
+        and state["version"] == station.chargepoint.auth.list_version
+        and state["entries"] == len(uids)
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
+    make_joule: MakeJoule, version: OcppVersion
+) -> None:
+    sfx = "-16" if version is OcppVersion.V16 else "-20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    a, b = simulated(joule, f"LL-A{sfx}", version), simulated(joule, f"LL-B{sfx}", version)
+    await a.start()
+    await b.start()
+    await a.wait_booted(10)
+    await b.wait_booted(10)
+    e1, e2, e3, o1 = f"E1{sfx}", f"E2{sfx}", f"E3{sfx}", f"O1{sfx}"
+
+    # First sync after boot: Full, each station its own network's group only.
+    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+    await eventually(lambda: in_step(api, b, {o1}), timeout=10)
+    (first,) = await sent(api, a.station_id, "SendLocalList")
+    assert first["updateType"] == "Full" and version_of(first) == 1
+    entry = held(a)[e1.lower()]
+    assert entry == ListEntry("Accepted", EXPIRY, f"FAM{sfx}")  # expiry and group sent
+    b_before = len(await sent(api, b.station_id, "SendLocalList"))
+
+    # E3 joins the employees, E2 is blocked: a differential update with just those two.
+    async def change(session: Any) -> None:
+        session.add(token(e3, f"ACME{sfx}"))
+        await session.flush()
+        await join(session, f"EMP{sfx}", e3)
+        await session.execute(update(IdToken).where(IdToken.uid == e2).values(status="Blocked"))
+
+    clears = a.chargepoint.auth.clears
+    await write(joule, change)
+    await changed(joule, f"ACME{sfx}", "token E3 added, E2 blocked")
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=10)
+    assert held(a)[e2.lower()].status == "Blocked"
+    second = (await sent(api, a.station_id, "SendLocalList"))[-1]
+    assert second["updateType"] == "Differential" and version_of(second) == 2
+    assert entries_of(version, second) == {e2: "Blocked", e3: "Accepted"}
+    # E2 was Accepted: the station's cache may still say so (1.6 §5.4 / C11).
+    await eventually(lambda: _true(a.chargepoint.auth.clears > clears), timeout=5)
+    assert len(await sent(api, a.station_id, "ClearCache")) == 1
+
+    # E1 leaves the group: removed with an entry without info, versions agree.
+    async def leave(session: Any) -> None:
+        token_id = await session.scalar(select(IdToken.id).where(IdToken.uid == e1))
+        await session.execute(delete(GroupToken).where(GroupToken.token_id == token_id))
+
+    await write(joule, leave)
+    await changed(joule, f"ACME{sfx}", "E1 left the employees")
+    await eventually(lambda: in_step(api, a, {e2, e3}), timeout=10)
+    third = (await sent(api, a.station_id, "SendLocalList"))[-1]
+    assert entries_of(version, third) == {e1: None} and version_of(third) == 3
+    listed = (await api.get(f"/stations/{a.station_id}/local-list")).json()
+    assert listed["version"] == 3 and listed["target_version"] == 3
+
+    # The other network's station received nothing.
+    assert len(await sent(api, b.station_id, "SendLocalList")) == b_before
+
+    # On demand: GetLocalListVersion agrees, nothing to send.
+    resp = await api.post(f"/stations/{a.station_id}/local-list/sync")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "in_sync" and resp.json()["update_type"] is None
+    assert resp.json()["version"] == 3
+    await a.stop()
+    await b.stop()
+    await api.aclose()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+async def test_a_station_out_of_step_gets_a_full_update(
+    make_joule: MakeJoule, version: OcppVersion
+) -> None:
+    sfx = "-m16" if version is OcppVersion.V16 else "-m20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    a = simulated(joule, f"LL-A{sfx}", version)
+    await a.start()
+    await a.wait_booted(10)
+    e1, e2, e3 = f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"
+    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+
+    # The station's list moved on without Joule (another CSMS, a local tool): version 40.
+    a.chargepoint.auth.update_list(40, "Full", {"STRANGER": "Accepted"})
+
+    async def add(session: Any) -> None:
+        session.add(token(e3, f"ACME{sfx}"))
+        await session.flush()
+        await join(session, f"EMP{sfx}", e3)
+
+    await write(joule, add)
+    await changed(joule, f"ACME{sfx}", "E3 added")
+    # Differential version 2 ≤ 40: VersionMismatch, then a Full update replaces the list.
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=10)
+    requests = await sent(api, a.station_id, "SendLocalList")
+    assert [r["updateType"] for r in requests] == ["Full", "Differential", "Full"]
+    assert "stranger" not in held(a)
+
+    # Reconcile on demand: GetLocalListVersion reports another version → Full update.
+    a.chargepoint.auth.update_list(77, "Differential", {"STRANGER": "Accepted"})
+    resp = await api.post(f"/stations/{a.station_id}/local-list/sync")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["update_type"] == "Full" and resp.json()["status"] == "in_sync"
+    assert await in_step(api, a, {e1, e2, e3})
+    assert len(await sent(api, a.station_id, "GetLocalListVersion")) >= 2  # boot + on demand
+    await a.stop()
+    await api.aclose()
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+async def test_lists_are_cut_to_the_station_limits(
+    make_joule: MakeJoule, version: OcppVersion
+) -> None:
+    sfx = "-c16" if version is OcppVersion.V16 else "-c20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    extra = [f"X{i}{sfx}" for i in range(5)]
+
+    async def more(session: Any) -> None:
+        session.add_all([token(uid, f"ACME{sfx}") for uid in extra])
+        await session.flush()
+        await join(session, f"EMP{sfx}", *extra)
+
+    await write(joule, more)
+    # 1.6 SendLocalListMaxLength / 2.0.1 LocalAuthListCtrlr.ItemsPerMessage = 3 (the same
+    # simulator setting); 7 entries → a Full part and two Differential parts.
+    a = simulated(joule, f"LL-A{sfx}", version, SendLocalListMaxLength="3")
+    await a.start()
+    await a.wait_booted(10)
+    everyone = {f"E1{sfx}", f"E2{sfx}", *extra}
+    await eventually(lambda: in_step(api, a, everyone), timeout=10)
+    requests = await sent(api, a.station_id, "SendLocalList")
+    assert [(r["updateType"], version_of(r), len(entries_of(version, r))) for r in requests] == [
+        ("Full", 1, 3),
+        ("Differential", 2, 3),
+        ("Differential", 3, 1),
+    ]
+    await a.stop()
+    await api.aclose()
+
+
+async def test_a_16_list_longer_than_the_station_holds_keeps_the_accepted_ones(
+    make_joule: MakeJoule,
+) -> None:
+    sfx = "-x16"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+
+    async def block(session: Any) -> None:
+        await session.execute(
+            update(IdToken).where(IdToken.uid == f"E2{sfx}").values(status="Blocked")
+        )
+
+    await write(joule, block)
+    a = simulated(joule, f"LL-A{sfx}", OcppVersion.V16, LocalAuthListMaxLength="1")
+    await a.start()
+    await a.wait_booted(10)
+    await eventually(lambda: in_step(api, a, {f"E1{sfx}"}), timeout=10)
+    state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
+    assert "1 entries did not fit" in state["last_error"]
+    await a.stop()
+    await api.aclose()
+
+
+async def test_a_16_station_without_the_local_list_profile_is_left_alone(
+    make_joule: MakeJoule,
+) -> None:
+    sfx = "-n16"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    a = simulated(
+        joule,
+        f"LL-A{sfx}",
+        OcppVersion.V16,
+        SupportedFeatureProfiles="Core,RemoteTrigger,SmartCharging",
+    )
+    await a.start()
+    await a.wait_booted(10)
+
+    async def unsupported() -> bool:
+        state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
+        return bool(state["status"] == "unsupported")
+
+    await eventually(unsupported, timeout=10)
+    for _ in range(3):  # repeated changes: no retry storm at a station without a list
+        await changed(joule, f"ACME{sfx}", "a change")
+    await eventually(lambda: _true(not joule.local_lists or not joule.local_lists.keeper._tasks))
+    assert await sent(api, a.station_id, "SendLocalList") == []
+    assert len(await sent(api, a.station_id, "GetConfiguration")) == 1
+    await a.stop()
+    await api.aclose()
+
+
+async def test_viewer_may_read_but_not_sync_and_offline_is_409(make_joule: MakeJoule) -> None:
+    sfx = "-v16"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    resp = await api.post(
+        "/operators",
+        json={"email": "viewer@example.test", "password": "viewer-password-1", "role": "viewer"},
+    )
+    assert resp.status_code == 201, resp.text
+    viewer = await api_client(joule, "viewer@example.test", "viewer-password-1")
+    station_id = f"LL-A{sfx}"
+    state = await viewer.get(f"/stations/{station_id}/local-list")
+    assert state.status_code == 200 and state.json()["status"] == "pending"
+    assert (await viewer.post(f"/stations/{station_id}/local-list/sync")).status_code == 403
+    assert (await api.post(f"/stations/{station_id}/local-list/sync")).status_code == 409
+    assert (await api.get("/stations/NOPE/local-list")).status_code == 404
+    await viewer.aclose()
+    await api.aclose()
