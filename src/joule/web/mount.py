@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from joule.bus.port import EventBus
-from joule.web import driver_portal, pages, station
+from joule.web import admin_access, driver_portal, pages, station
 from joule.web.auth import CsrfRejected, LoginRequired
 from joule.web.live import LiveHub
 from joule.web.render import HERE
@@ -42,6 +42,7 @@ def install(app: FastAPI, events: EventBus | None) -> LiveHub:
     app.include_router(pages.router)
     app.include_router(station.router)
     app.include_router(driver_portal.router)
+    app.include_router(admin_access.router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
     return hub
 
