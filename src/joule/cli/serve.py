@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -64,6 +65,10 @@ def serve(
             raise typer.Exit(2)
         from joule.cli.workers import run_workers  # the supervisor imports the whole runtime
 
+        if settings.log_format is not None:
+            # Worker processes set up logging from the level alone (cluster.py) and read the
+            # format from the environment they inherit: hand the flag down that way.
+            os.environ["JOULE_LOG_FORMAT"] = settings.log_format.value
         run_workers(settings, workers)
         return
     if demo:
