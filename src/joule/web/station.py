@@ -21,8 +21,8 @@ from joule.api.schemas.command import (
 from joule.domain.command.service import CommandService
 from joule.domain.registry import transactions
 from joule.kit.errors import JouleError, NotFound
+from joule.web import alerts_page, bulk_page, views
 from joule.web import station_tools as tools
-from joule.web import views
 from joule.web.auth import CSRF_HEADER, Session
 from joule.web.charts import status_timeline
 from joule.web.fmt import utc
@@ -186,3 +186,8 @@ async def command(
         # Offline 409, timeout 504, CALLERROR 502 … the same table the REST API uses.
         return JSONResponse({"ok": False, **body_of(error)}, status_of(error))
     return JSONResponse({"ok": True, "answer": answer})
+
+
+# The alerts page and bulk actions live in their own modules; mounted with the station routes.
+router.include_router(alerts_page.router)
+router.include_router(bulk_page.router)

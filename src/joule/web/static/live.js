@@ -205,6 +205,10 @@
       redraw(points);
     });
   }
+  // Other page scripts (alerts.js) follow alerts through a DOM event: one stream per page.
+  source.addEventListener("AlertChanged", function (e) {
+    document.dispatchEvent(new CustomEvent("joule:AlertChanged", { detail: JSON.parse(e.data) }));
+  });
   // The station page's sessions table is server-rendered (escaped) HTML: swap it after a change.
   var sessions = document.getElementById("sessions");
   var sessionsPending = null;
