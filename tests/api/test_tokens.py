@@ -8,7 +8,17 @@ from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
 from tests.api.conftest import add_station, station_says
 
-TOKEN_FIELDS = {"uid", "type", "status", "expiry", "group_id", "max_concurrent", "created_at"}
+TOKEN_FIELDS = {
+    "uid",
+    "type",
+    "status",
+    "expiry",
+    "group_id",
+    "max_concurrent",
+    "organisation_id",
+    "driver_id",
+    "created_at",
+}
 
 
 async def test_create_with_defaults(operator: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ from joule.api import errors
 from joule.api.deps import ApiServices, Database, StationGuard
 from joule.api.request_id import RequestIdMiddleware
 from joule.api.routes import (
+    access_modes,
     api_keys,
     audit,
     auth,
@@ -19,12 +20,15 @@ from joule.api.routes import (
     commands_reservations,
     commands_variables,
     driver_me,
+    drivers,
+    groups,
     health,
     operators,
     organisations,
     sites,
     station_history,
     stations,
+    token_csv,
     tokens,
     transactions,
     uptime,
@@ -69,7 +73,11 @@ def create_app(services: ApiServices) -> FastAPI:
         commands_reservations,
         commands_messages,
         commands_variables,
+        token_csv,  # before tokens and drivers: /tokens/export.csv is no {uid}
         tokens,
+        drivers,
+        groups,
+        access_modes,
         transactions,
         sites,
         uptime,

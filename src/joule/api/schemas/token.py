@@ -25,6 +25,10 @@ class IdTokenCreate(BaseModel):
     expiry: AwareDatetime | None = None
     group_id: str | None = Field(default=None, max_length=255, description="1.6 parentIdTag")
     max_concurrent: int = Field(default=1, ge=1, description="active transactions at once")
+    organisation_id: str | None = Field(
+        default=None, max_length=64, description="owner (default: the caller's organisation)"
+    )
+    driver_id: int | None = None
 
 
 class IdTokenUpdate(Patch):
@@ -37,6 +41,8 @@ class IdTokenUpdate(Patch):
     expiry: AwareDatetime | None = None
     group_id: str | None = Field(default=None, max_length=255)
     max_concurrent: int | None = Field(default=None, ge=1)
+    organisation_id: str | None = Field(default=None, max_length=64)
+    driver_id: int | None = None
 
 
 class IdTokenRead(ReadModel):
@@ -48,4 +54,6 @@ class IdTokenRead(ReadModel):
     expiry: UtcDatetime | None
     group_id: str | None
     max_concurrent: int
+    organisation_id: str | None
+    driver_id: int | None
     created_at: UtcDatetime
