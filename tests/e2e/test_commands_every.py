@@ -366,3 +366,30 @@ async def test_viewers_may_not_send_these_commands(quick: Joule) -> None:
     assert r.status_code == 403
     await viewer.aclose()
     await api.aclose()
+
+
+def refs(node: Any) -> list[str]:
+    """Every $ref in an OpenAPI document."""
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in refs(value)]
+    return []
+
+
+async def test_openapi_lists_every_command_and_stays_valid(quick: Joule) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{quick.http_port}") as anon:
+        r = await anon.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    paths = doc["paths"]
+    for case in CASES:
+        path = "/api/v1/stations/{station_id}/" + case.path.replace("/3", "/{message_id}")
+        operation = paths[path][case.method.lower()]
+        assert operation["tags"] == ["commands"] and "422" in operation["responses"], path
+    assert "delete" in paths["/api/v1/stations/{station_id}/reservations/{reservation_id}"]
+    assert "get" in paths["/api/v1/stations/{station_id}/customer-information/{request_id}"]
+    schemas = doc["components"]["schemas"]
+    for ref in refs(doc):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
