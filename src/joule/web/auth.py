@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 
 from joule.api.deps import ApiServices, Database, get_database, get_services
+from joule.api.login import password_login
 from joule.api.security import InvalidToken, issue_token, read_token
 from joule.domain.operator import service as operators
 from joule.domain.operator.rules import may_change
@@ -71,9 +72,15 @@ def issue_session(services: ApiServices, operator: Operator) -> str:
     return token
 
 
-async def authenticate(db: Database, email: str, password: str) -> Operator | None:
-    """The active operator with these credentials, or None."""
-    return await db.read(lambda s: operators.authenticate(s, email, password))
+async def authenticate(
+    request: Request, services: ApiServices, db: Database, email: str, password: str
+) -> Operator | None:
+    """The active operator with these credentials, or None; LoginThrottled when it must wait.
+
+    The same throttle as the API's token endpoint (per account and per address), so the
+    dashboard is no side door for guessing passwords.
+    """
+    return await password_login(request, db, email, password, now=services.clock.now())
 
 
 class WebSession:

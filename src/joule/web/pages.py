@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.responses import StreamingResponse
 
 from joule.api.deps import Db, Services
+from joule.api.login import LoginThrottled
 from joule.domain.registry import stations, transactions
 from joule.kit.errors import Invalid, NotFound
 from joule.web import views
@@ -80,7 +81,18 @@ async def login(request: Request, services: Services, db: Db) -> Response:
     """Check the credentials and set the session cookie (the API's JWT, HttpOnly, Strict)."""
     form = await request.form()
     check_login_csrf(request, str(form.get(CSRF_FIELD, "")))
-    operator = await authenticate(db, str(form.get("email", "")), str(form.get("password", "")))
+    try:
+        operator = await authenticate(
+            request, services, db, str(form.get("email", "")), str(form.get("password", ""))
+        )
+    except LoginThrottled as throttled:
+        response = login_form(
+            request,
+            error=f"Too many failed logins. Try again in {throttled.retry_after_s} s.",
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(throttled.retry_after_s)
+        return response
     if operator is None:
         # One message for unknown e-mail and wrong password: no account enumeration.
         return login_form(request, error="Wrong e-mail or password.", status_code=401)

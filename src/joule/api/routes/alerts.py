@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from joule.api.deps import AdminOperator, CommandOperator, CurrentOperator, Db, PageParams, Services
+from joule.api.deps import (
+    AdminOperator,
+    Caller,
+    CommandOperator,
+    CurrentOperator,
+    Db,
+    PageParams,
+    Services,
+)
 from joule.api.schemas.alert import (
     AlertRead,
     AlertRuleRead,
@@ -19,9 +27,12 @@ from joule.api.schemas.alert import (
     WebhookRead,
 )
 from joule.api.schemas.common import Page
+from joule.domain.access.scope import place_role, station_or_site_condition
 from joule.domain.alerting import rules, service, subscriptions
 from joule.domain.alerting.evaluator import AlertEvaluator
 from joule.domain.alerting.rules import RuleSettings
+from joule.kit.errors import NotFound
+from joule.storage.models import Alert
 from joule.storage.uow import UnitOfWork
 
 router = APIRouter(tags=["alerts"])
@@ -45,9 +56,19 @@ async def _counts_changed(request: Request) -> None:
         await evaluator.refresh_counts()
 
 
+async def _visible_alert(session: AsyncSession, caller: Caller, alert_id: int) -> None:
+    # An alert about another organisation's station or site reads as absent (issue 5).
+    row = await service.get_alert(session, alert_id)
+    if (
+        await place_role(session, caller.scope, station_id=row.station_id, site_id=row.site_id)
+        is None
+    ):
+        raise NotFound(f"alert {alert_id} does not exist")
+
+
 @router.get("/alerts")
 async def list_alerts(
-    _: CurrentOperator,
+    caller: CurrentOperator,
     db: Db,
     page: PageParams,
     state: Annotated[str | None, Query(description="open | acknowledged | resolved")] = None,
@@ -66,6 +87,7 @@ async def list_alerts(
             rule=rule,
             limit=page.limit,
             offset=page.offset,
+            visible=station_or_site_condition(caller.scope, Alert.station_id, Alert.site_id),
         )
         items = [AlertRead.model_validate(r) for r in rows]
         return Page.of(items, total, limit=page.limit, offset=page.offset)
@@ -74,10 +96,11 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}")
-async def get_alert(alert_id: int, _: CurrentOperator, db: Db) -> AlertRead:
-    """One alert."""
+async def get_alert(alert_id: int, caller: CurrentOperator, db: Db) -> AlertRead:
+    """One alert; 404 outside the caller's scope."""
 
     async def work(session: AsyncSession) -> AlertRead:
+        await _visible_alert(session, caller, alert_id)
         return AlertRead.model_validate(await service.get_alert(session, alert_id))
 
     return await db.read(work)
@@ -91,6 +114,7 @@ async def acknowledge(
     at = services.clock.now()
 
     async def work(uow: UnitOfWork) -> AlertRead:
+        await _visible_alert(uow.session, operator, alert_id)
         row = await service.acknowledge(uow, alert_id, operator=operator.email, at=at)
         return AlertRead.model_validate(row)
 

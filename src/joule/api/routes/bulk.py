@@ -22,10 +22,11 @@ from joule.api.schemas.command import (
     TriggerCommand,
     UnlockCommand,
 )
+from joule.domain.access.scope import changeable_station_condition as bulk_station_condition
 from joule.domain.command.bulk import BulkJob, BulkRunner, Selection
 from joule.domain.command.service import CommandService
 from joule.domain.command.translate import VariableRef
-from joule.kit.errors import Invalid
+from joule.kit.errors import Invalid, NotFound
 
 router = APIRouter(tags=["bulk"])
 
@@ -128,13 +129,16 @@ async def start_bulk(
     """Start a bulk action; poll GET /bulk/{job} for progress and per-station results."""
     send = _sender(command, body.params, commands, operator.email)
     flt = body.filter
+    # Only stations where the caller may send commands; others answer not_found, as if absent.
+    visible = None if operator.scope.is_root else bulk_station_condition(operator.scope)
     selection = (
-        Selection(station_ids=tuple(body.station_ids))
+        Selection(station_ids=tuple(body.station_ids), visible=visible)
         if body.station_ids is not None
         else Selection(
             site_id=flt.site_id if flt else None,
             model=flt.model if flt else None,
             online=flt.online if flt else None,
+            visible=visible,
         )
     )
     job = await _runner(request).submit(
@@ -143,11 +147,15 @@ async def start_bulk(
         operator=operator.email,
         selection=selection,
         send=send,
+        organisation_id=operator.scope.organisation_id,
     )
     return _read(job)
 
 
 @router.get("/bulk/{job_id}")
-async def get_bulk(job_id: str, request: Request, _: CurrentOperator) -> BulkJobRead:
-    """A bulk job's progress and per-station results."""
-    return _read(_runner(request).get(job_id))
+async def get_bulk(job_id: str, request: Request, caller: CurrentOperator) -> BulkJobRead:
+    """A bulk job's progress and per-station results; 404 for another organisation's job."""
+    job = _runner(request).get(job_id)
+    if not caller.scope.sees_organisation(job.organisation_id):
+        raise NotFound(f"bulk job {job_id} does not exist")
+    return _read(job)

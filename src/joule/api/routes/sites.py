@@ -16,11 +16,18 @@ router = APIRouter(tags=["sites"])
 async def create_site(
     body: SiteCreate, operator: CommandOperator, services: Services, db: Db
 ) -> SiteRead:
-    """Create a site; a taken id is 409, an unknown time zone 422."""
+    """Create a site in the caller's organisation (or organisation_id of its subtree); audited."""
     at = services.clock.now()
+    scope = operator.scope
     site = await db.write(
         lambda s: sites.create_site(
-            s, site_id=body.id, name=body.name, timezone=body.timezone, at=at
+            s,
+            site_id=body.id,
+            name=body.name,
+            timezone=body.timezone,
+            at=at,
+            scope=scope,
+            organisation_id=body.organisation_id,
         )
     )
     return SiteRead.model_validate(site)
@@ -28,9 +35,9 @@ async def create_site(
 
 @router.get("/sites")
 async def list_sites(operator: CurrentOperator, db: Db, page: PageParams) -> Page[SiteRead]:
-    """Sites ordered by id."""
+    """The sites the caller sees (its organisations' and granted ones), ordered by id."""
     found, total = await db.read(
-        lambda s: sites.list_sites(s, limit=page.limit, offset=page.offset)
+        lambda s: sites.list_sites(s, limit=page.limit, offset=page.offset, scope=operator.scope)
     )
     items = [SiteRead.model_validate(site) for site in found]
     return Page[SiteRead].of(items, total, limit=page.limit, offset=page.offset)
@@ -38,6 +45,6 @@ async def list_sites(operator: CurrentOperator, db: Db, page: PageParams) -> Pag
 
 @router.get("/sites/{site_id}")
 async def get_site(site_id: str, operator: CurrentOperator, db: Db) -> SiteRead:
-    """One site."""
-    site = await db.read(lambda s: sites.get_site(s, site_id))
+    """One site; 404 outside the caller's scope."""
+    site = await db.read(lambda s: sites.get_site(s, site_id, scope=operator.scope))
     return SiteRead.model_validate(site)

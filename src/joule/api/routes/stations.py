@@ -29,8 +29,12 @@ async def create_station(
         assume_subprotocol=body.assume_subprotocol,
         lenient=body.lenient,
     )
-    at = services.clock.now()
-    view = await db.write(lambda s: stations.register_station(s, draft, at=at))
+    at, scope = services.clock.now(), operator.scope
+    view = await db.write(
+        lambda s: stations.register_station(
+            s, draft, at=at, scope=scope, organisation_id=body.organisation_id
+        )
+    )
     return StationRead.of(view)
 
 
@@ -54,6 +58,7 @@ async def list_stations(
             ocpp_version=ocpp_version,
             limit=page.limit,
             offset=page.offset,
+            scope=operator.scope,
         )
     )
     items = [StationRead.of(view) for view in found]
@@ -69,9 +74,12 @@ async def get_station(station_id: str, operator: CurrentOperator, db: Db) -> Sta
 
 @router.patch("/stations/{station_id}")
 async def update_station(
-    station_id: str, body: StationUpdate, operator: CommandOperator, db: Db
+    station_id: str, body: StationUpdate, operator: CommandOperator, services: Services, db: Db
 ) -> StationRead:
     """Approve or reject a station, change its password, profile, site or quirk options."""
     changes = await stations.draft_changes(**body.changes())
-    view = await db.write(lambda s: stations.update_station(s, station_id, changes))
+    at, scope = services.clock.now(), operator.scope
+    view = await db.write(
+        lambda s: stations.update_station(s, station_id, changes, scope=scope, at=at)
+    )
     return StationRead.of(view)

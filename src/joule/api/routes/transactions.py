@@ -35,6 +35,7 @@ async def list_transactions(
             until=as_utc(until) if until else None,
             limit=page.limit,
             offset=page.offset,
+            scope=operator.scope,
         )
     )
     items = [TransactionRead.of(view) for view in found]
@@ -46,5 +47,6 @@ async def get_transaction(
     transaction_id: int, operator: CurrentOperator, db: Db
 ) -> TransactionDetailRead:
     """One transaction with every meter value, in time order."""
-    detail = await db.read(lambda s: transactions.get_transaction(s, transaction_id))
+    scope = operator.scope
+    detail = await db.read(lambda s: transactions.get_transaction(s, transaction_id, scope=scope))
     return TransactionDetailRead.of_detail(detail)

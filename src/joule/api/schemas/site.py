@@ -15,6 +15,9 @@ class SiteCreate(BaseModel):
     id: str
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", description="IANA zone of tariffs and reports")
+    organisation_id: str | None = Field(
+        default=None, max_length=64, description="owner (default: the caller's organisation)"
+    )
 
 
 class SiteRead(ReadModel):
@@ -23,4 +26,5 @@ class SiteRead(ReadModel):
     id: str
     name: str
     timezone: str
+    organisation_id: str | None = None
     created_at: UtcDatetime

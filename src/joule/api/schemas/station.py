@@ -20,6 +20,11 @@ class StationCreate(BaseModel):
     id: str = Field(description="the station identity: 1–48 characters, no ':'")
     password: str | None = Field(default=None, description="HTTP Basic password, 16–40 chars")
     site_id: str | None = None
+    organisation_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="owner when the station has no site (default: the caller's organisation)",
+    )
     security_profile: int | None = Field(
         default=None, description="0–3; default 1 with a password, else 0"
     )

@@ -269,3 +269,52 @@ async def site_role(session: AsyncSession, scope: Scope, site_id: str) -> str | 
     if site is None:
         return None
     return scope.role_at(organisation_id=site.organisation_id, site_id=site.id)
+
+
+def station_or_site_condition(
+    scope: Scope,
+    station_id_column: InstrumentedAttribute[Any],
+    site_id_column: InstrumentedAttribute[Any],
+) -> ColumnElement[bool]:
+    """Rows about a station or, without one, a site (alerts): visible through either.
+
+    Rows about neither (fleet-wide) belong to no organisation: root callers only.
+    """
+    if scope.organisation_ids is None:
+        return true()
+    stations = select(Station.id).where(station_condition(scope))
+    sites = select(Site.id).where(site_condition(scope))
+    return or_(
+        station_id_column.in_(stations),
+        and_(station_id_column.is_(None), site_id_column.in_(sites)),
+    )
+
+
+async def place_role(
+    session: AsyncSession, scope: Scope, *, station_id: str | None, site_id: str | None
+) -> str | None:
+    """The caller's role on a row about a station or a site; None = outside the scope."""
+    if scope.organisation_ids is None:
+        return scope.role
+    if station_id is not None:
+        return await station_role(session, scope, station_id)
+    if site_id is not None:
+        return await site_role(session, scope, site_id)
+    return None
+
+
+def changeable_station_condition(scope: Scope) -> ColumnElement[bool]:
+    """Stations the caller may command: its organisations' (when its role may change data) and
+    those of sites granted to it with the operator role; never view-only ones."""
+    if scope.organisation_ids is None:
+        return true() if may_change(scope.role) else false()
+    granted = frozenset(g.site_id for g in scope.site_grants if may_change(g.role))
+    if may_change(scope.role):
+        visible_sites = select(Site.id).where(_in(Site.organisation_id, scope.organisation_ids))
+        owned: ColumnElement[bool] = or_(
+            Station.site_id.in_(visible_sites),
+            and_(Station.site_id.is_(None), _in(Station.organisation_id, scope.organisation_ids)),
+        )
+    else:
+        owned = false()
+    return or_(owned, _in(Station.site_id, granted))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.domain.alerting import rules
@@ -268,8 +269,9 @@ async def list_alerts(
     rule: str | None,
     limit: int,
     offset: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[list[Alert], int]:
-    """A page of alerts with filters, newest first."""
+    """A page of alerts with filters, newest first (matching `visible`: the caller's scope)."""
     if state is not None and state not in STATES:
         raise Invalid(f"state must be one of {', '.join(STATES)}")
     return await repo.list_alerts(
@@ -280,6 +282,7 @@ async def list_alerts(
         rule=rule,
         limit=limit,
         offset=offset,
+        visible=visible,
     )
 
 

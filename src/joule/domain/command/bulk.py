@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.kit.clock import Clock
@@ -51,6 +51,8 @@ class Selection:
     site_id: str | None = None
     model: str | None = None
     online: bool | None = None
+    # The caller's scope as a condition on stations: a selection never reaches beyond it (issue 5).
+    visible: ColumnElement[bool] | None = None
 
 
 @dataclass
@@ -76,6 +78,7 @@ class BulkJob:
     created_at: datetime
     results: dict[str, StationResult] = field(default_factory=dict)
     finished_at: datetime | None = None
+    organisation_id: str | None = None  # whose job it is: seen by that subtree only
 
     @property
     def state(self) -> str:
@@ -108,6 +111,8 @@ def _outcome(error: JouleError) -> str:
 async def select_stations(session: AsyncSession, selection: Selection) -> list[str]:
     """The ids of the selected stations that exist, in id order."""
     query = select(Station.id).where(Station.registration == "accepted")
+    if selection.visible is not None:
+        query = query.where(selection.visible)
     if selection.station_ids is not None:
         query = query.where(Station.id.in_(selection.station_ids))
     if selection.site_id is not None:
@@ -138,6 +143,7 @@ class BulkRunner:
         operator: str,
         selection: Selection,
         send: Callable[[str], Awaitable[Payload]],
+        organisation_id: str | None = None,
     ) -> BulkJob:
         """Resolve the selection, start the job in the background and return it."""
         if selection.station_ids is not None and len(selection.station_ids) > MAX_STATIONS:
@@ -163,6 +169,7 @@ class BulkRunner:
             operator=operator,
             created_at=self._clock.now(),
             results={sid: StationResult(sid) for sid in wanted},
+            organisation_id=organisation_id,
         )
         known = set(found)
         for sid in wanted:

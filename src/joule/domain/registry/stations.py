@@ -8,6 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.access.scope import Scope, station_condition, station_owner
+from joule.domain.audit import record
+from joule.domain.operator.rules import may_change
 from joule.domain.registry.rules import (
     UNSET,
     Registration,
@@ -117,6 +120,21 @@ async def draft_station(
     )
 
 
+def vars_of(changes: StationChanges) -> dict[str, object]:
+    """The fields a change sets (UNSET ones left out), for the audit log."""
+    return {
+        name: getattr(changes, name)
+        for name in StationChanges.__dataclass_fields__
+        if not isinstance(getattr(changes, name), Unset)
+    }
+
+
+async def station_owner_id(session: AsyncSession, station: Station) -> str | None:
+    """The station's effective organisation (its site's when it has one)."""
+    owner = await station_owner(session, station.id)
+    return None if owner is None else owner.organisation_id
+
+
 async def _existing(session: AsyncSession, station_id: str) -> Station:
     station = await listing.get_station(session, station_id)
     if station is None:
@@ -124,21 +142,47 @@ async def _existing(session: AsyncSession, station_id: str) -> Station:
     return station
 
 
-async def _check_site(session: AsyncSession, site_id: str | None) -> None:
-    if site_id is not None and await listing.get_site(session, site_id) is None:
+async def _check_site(
+    session: AsyncSession, site_id: str | None, scope: Scope | None = None
+) -> None:
+    if site_id is None:
+        return
+    site = await listing.get_site(session, site_id)
+    # A site outside the caller's scope, or one it may only view, reads as absent (issue 5).
+    if site is None or (
+        scope is not None
+        and not may_change(
+            scope.role_at(organisation_id=site.organisation_id, site_id=site.id) or "viewer"
+        )
+    ):
         raise Invalid(f"site {site_id} does not exist")
 
 
+def placement_organisation(scope: Scope, organisation_id: str | None) -> str | None:
+    """The organisation a new object of this caller belongs to (default: the caller's own)."""
+    target = scope.organisation_id if organisation_id is None else organisation_id
+    if (target is None and not scope.is_root) or not scope.sees_organisation(target):
+        raise NotFound(f"organisation {target} not found")
+    return target
+
+
 async def register_station(
-    session: AsyncSession, draft: StationDraft, *, at: datetime
+    session: AsyncSession,
+    draft: StationDraft,
+    *,
+    at: datetime,
+    scope: Scope | None = None,
+    organisation_id: str | None = None,
 ) -> StationView:
-    """Insert a station; an id that is taken raises Conflict."""
+    """Insert a station (owned by `organisation_id`, on a site of the scope); audited."""
     if await listing.get_station(session, draft.station_id) is not None:
         raise Conflict(f"station {draft.station_id} already exists")
-    await _check_site(session, draft.site_id)
+    await _check_site(session, draft.site_id, scope)
+    owner = organisation_id if scope is None else placement_organisation(scope, organisation_id)
     station = Station(
         id=draft.station_id,
         site_id=draft.site_id,
+        organisation_id=owner,
         registration=draft.registration.value,
         password_hash=draft.password_hash,
         security_profile=draft.security_profile,
@@ -151,6 +195,23 @@ async def register_station(
         created_at=at,
     )
     await listing.add_station(session, station)
+    if scope is not None:
+        record(
+            session,
+            actor=scope.actor,
+            actor_type=scope.actor_type,
+            organisation_id=owner,
+            action="station.create",
+            object_type="station",
+            object_id=station.id,
+            changes={
+                "site_id": draft.site_id,
+                "registration": draft.registration.value,
+                "security_profile": draft.security_profile,
+                "has_password": draft.password_hash is not None,
+            },
+            at=at,
+        )
     return StationView(station=station, connectors=[])
 
 
@@ -183,10 +244,30 @@ async def draft_changes(
 
 
 async def update_station(
-    session: AsyncSession, station_id: str, changes: StationChanges
+    session: AsyncSession,
+    station_id: str,
+    changes: StationChanges,
+    *,
+    scope: Scope | None = None,
+    at: datetime | None = None,
 ) -> StationView:
-    """Apply changes to a station after checking they hold together."""
+    """Apply changes to a station after checking they hold together; audited with a scope."""
     station = await _existing(session, station_id)
+    if scope is not None:
+        record(
+            session,
+            actor=scope.actor,
+            actor_type=scope.actor_type,
+            organisation_id=(await station_owner_id(session, station)),
+            action="station.update",
+            object_type="station",
+            object_id=station.id,
+            changes={
+                name: (value is not None) if name == "password_hash" else value
+                for name, value in vars_of(changes).items()
+            },
+            at=at,
+        )
     password_hash = (
         station.password_hash if isinstance(changes.password_hash, Unset) else changes.password_hash
     )
@@ -200,7 +281,7 @@ async def update_station(
         profile, has_password=password_hash is not None, minimum=station.min_security_profile
     )
     if not isinstance(changes.site_id, Unset):
-        await _check_site(session, changes.site_id)
+        await _check_site(session, changes.site_id, scope)
         station.site_id = changes.site_id
     if not isinstance(changes.registration, Unset):
         station.registration = changes.registration.value
@@ -233,6 +314,7 @@ async def list_stations(
     ocpp_version: str | None = None,
     limit: int,
     offset: int,
+    scope: Scope | None = None,
 ) -> tuple[list[StationView], int]:
     """A page of stations with their connectors (two queries) and the total count."""
     stations, total = await listing.list_stations(
@@ -243,6 +325,7 @@ async def list_stations(
         ocpp_version=ocpp_version,
         limit=limit,
         offset=offset,
+        visible=None if scope is None else station_condition(scope),
     )
     connectors = await listing.connectors_of(session, [s.id for s in stations])
     return [StationView(station=s, connectors=connectors[s.id]) for s in stations], total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import (
@@ -137,9 +137,12 @@ async def list_alerts(
     rule: str | None,
     limit: int,
     offset: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[list[Alert], int]:
     """A page of alerts, newest first, and the total matching."""
     query = select(Alert)
+    if visible is not None:  # the caller's scope, as a condition (storage knows no rules)
+        query = query.where(visible)
     if state is not None:
         query = query.where(Alert.state == state)
     if station_id is not None:

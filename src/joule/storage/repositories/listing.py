@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,9 +59,12 @@ async def list_stations(
     ocpp_version: str | None = None,
     limit: int,
     offset: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[list[Station], int]:
     """A page of stations ordered by id, filtered on the given fields."""
     query = select(Station).order_by(Station.id)
+    if visible is not None:  # the caller's scope, as a condition (storage knows no rules)
+        query = query.where(visible)
     if online is not None:
         query = query.where(Station.online.is_(online))
     if registration is not None:
@@ -186,6 +189,11 @@ async def add_site(session: AsyncSession, site: Site) -> Site:
     return site
 
 
-async def list_sites(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[Site], int]:
-    """A page of sites ordered by id."""
-    return await page(session, select(Site).order_by(Site.id), limit=limit, offset=offset)
+async def list_sites(
+    session: AsyncSession, *, limit: int, offset: int, visible: ColumnElement[bool] | None = None
+) -> tuple[list[Site], int]:
+    """A page of sites ordered by id (matching `visible` when given)."""
+    query = select(Site).order_by(Site.id)
+    if visible is not None:
+        query = query.where(visible)
+    return await page(session, query, limit=limit, offset=offset)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import MeterValue, ParkedMessage, Transaction, TransactionEvent
@@ -215,10 +215,13 @@ async def list_transactions(
     until: datetime | None,
     limit: int,
     offset: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> tuple[list[Transaction], int]:
     """One page of transactions (newest start first) and the total; since ≤ start < until."""
     started = func.coalesce(Transaction.started_at, Transaction.created_at)
     query = select(Transaction)
+    if visible is not None:  # the caller's scope, as a condition (storage knows no rules)
+        query = query.where(visible)
     if station_id is not None:
         query = query.where(Transaction.station_id == station_id)
     if status is not None:
