@@ -10,10 +10,16 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from typer.testing import CliRunner
 
+from joule.api.request_id import RequestIdMiddleware
 from joule.cli.main import app
 from joule.kit.logging import (
     LogFormat,
@@ -167,3 +173,25 @@ def test_serve_refuses_an_unknown_log_format() -> None:
     result = CliRunner().invoke(app, ["serve", "--log-format", "xml"])
     assert result.exit_code == 2
     assert "xml" in result.output and "json" in result.output
+
+
+async def test_request_id_is_bound_echoed_and_only_kept_when_plain(stream: io.StringIO) -> None:
+    configure("DEBUG", "json", stream=stream)
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        logging.getLogger("joule.test").info("in the route")
+        return PlainTextResponse("ok")
+
+    app = RequestIdMiddleware(Starlette(routes=[Route("/x", endpoint)]))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://joule") as client:
+        kept = await client.get("/x?token=abc123secret", headers={"X-Request-ID": "lb-7.1"})
+        made = await client.get("/x", headers={"X-Request-ID": "bad id\r\nX-Evil: 1"})
+    assert kept.headers["X-Request-ID"] == "lb-7.1"
+    assert len(made.headers["X-Request-ID"]) == 16 and "X-Evil" not in made.headers
+    records = [r for r in lines(stream) if r["logger"] in ("joule.test", "joule.api.request_id")]
+    route, access = records[0], records[1]
+    assert route["request_id"] == "lb-7.1" and route["event"] == "in the route"
+    assert access["request_id"] == "lb-7.1" and access["event"].startswith("GET /x 200 ")
+    assert records[2]["request_id"] == made.headers["X-Request-ID"]
+    assert "abc123secret" not in stream.getvalue()  # the path is logged, not the query

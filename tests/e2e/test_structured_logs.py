@@ -175,6 +175,10 @@ async def test_json_logs_bind_station_message_and_command(
     assert reset_line[0]["station_id"] == STATION
     outbound = having(records, message_id=command_ids["Reset"], action="Reset")
     assert any(r["event"].startswith("out") and r.get("request_id") == "rq-42" for r in outbound)
+    # The request's own DEBUG line: the operator bound when the bearer token was resolved.
+    access = having(records, logger="joule.api.request_id", request_id="rq-42")
+    assert access and access[0]["operator"] == ADMIN_EMAIL, access
+    assert access[0]["event"].startswith(f"POST /api/v1/stations/{STATION}/reset 200 ")
     rotate_line = having(records, command_id=command_ids["ChangeConfiguration"])
     assert rotate_line and rotate_line[0]["request_id"] == generated_id
 
