@@ -15,6 +15,7 @@ import pytest
 
 from joule.runtime import Joule
 from tests.e2e.conftest import ADMIN_EMAIL, MakeJoule, api_client
+from tests.e2e.station import TestStation
 from tests.e2e.test_commands import booted
 
 SOON = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
@@ -263,6 +264,31 @@ async def latest_audit(api: httpx.AsyncClient, sid: str, action: str) -> dict[st
     return items[0]
 
 
+async def accepted_but_nothing_follows(api: httpx.AsyncClient, sid: str, st: TestStation) -> None:
+    """GetDisplayMessages Accepted with no report after it: an answer within the call timeout,
+    marked incomplete; and a station password set through variables/set is never audited."""
+    st.answers["GetDisplayMessages"] = lambda a, p: {"status": "Accepted"}
+    r = await api.get(f"/stations/{sid}/display-messages")
+    assert r.status_code == 200, r.text
+    assert r.json()["messages"] == [] and r.json()["complete"] is False
+    st.answers["SetVariables"] = lambda a, p: {
+        "setVariableResult": [
+            {"attributeStatus": "Accepted", "component": c["component"], "variable": c["variable"]}
+            for c in p["setVariableData"]
+        ]
+    }
+    secret = {
+        "component": "SecurityCtrlr",
+        "variable": "BasicAuthPassword",
+        "value": "s3cret-pw-1234",
+    }
+    r = await api.post(f"/stations/{sid}/variables/set", json={"variables": [secret]})
+    assert r.status_code == 200, r.text
+    audit = await latest_audit(api, sid, "SetVariables")
+    assert audit["request"]["setVariableData"][0]["attributeValue"] == "***"
+    assert "s3cret" not in str(audit)
+
+
 @pytest.fixture
 async def quick(make_joule: MakeJoule) -> Joule:
     """Joule with a short call timeout: a station that never answers gives 504 quickly."""
@@ -329,6 +355,8 @@ async def test_every_command_answered_rejected_failed_timed_out_offline(
         assert (await latest_audit(api, sid, action))["outcome"] == "timeout"
         st.silent = False
         await asyncio.sleep(0.05)
+    if version != "1.6":
+        await accepted_but_nothing_follows(api, sid, st)
     await st.close()
     await asyncio.sleep(0.2)
     for case in CASES:
