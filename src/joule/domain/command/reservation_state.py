@@ -21,8 +21,8 @@ CANCELLED = "Cancelled"
 REMOVED = "Removed"
 # A reservation that still holds an EVSE until it expires.
 HOLDING = frozenset({REQUESTED, ACCEPTED})
-# ReservationStatusUpdate (H04) statuses Joule records; 2.1 adds NoTransaction (H01.FR.23).
-_UPDATES = {"Expired": EXPIRED, "Removed": REMOVED, "NoTransaction": EXPIRED}
+# ReservationStatusUpdate (H04) says Expired or Removed; 2.1 adds NoTransaction (the holder
+# came but no transaction followed). Each is kept as the station said it.
 
 
 def _aware(at: datetime) -> datetime:
@@ -61,5 +61,5 @@ async def record_update(
     reservation = await repo.get_reservation(session, station_id, reservation_id)
     if reservation is None or reservation.status == USED:
         return  # a late update never undoes a use
-    reservation.status = _UPDATES.get(status, status)
+    reservation.status = status
     reservation.updated_at = at
