@@ -120,7 +120,7 @@ def subtree(edges: Mapping[str, str | None], root: str) -> frozenset[str]:
 async def organisation_edges(session: AsyncSession) -> dict[str, str | None]:
     """Every organisation's parent (organisations are few: one small query per request)."""
     rows = await session.execute(select(Organisation.id, Organisation.parent_id))
-    return {org_id: parent for org_id, parent in rows.tuples()}
+    return {row[0]: row[1] for row in rows}
 
 
 async def build_scope(
