@@ -408,3 +408,83 @@ async def test_viewer_may_read_but_not_sync_and_offline_is_409(make_joule: MakeJ
     assert (await api.get("/stations/NOPE/local-list")).status_code == 404
     await viewer.aclose()
     await api.aclose()
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+async def test_offline_the_station_decides_from_its_list_and_catches_up_on_reconnect(
+    make_joule: MakeJoule, version: OcppVersion
+) -> None:
+    sfx = "-o16" if version is OcppVersion.V16 else "-o20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    e1, e2, e3 = f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"
+
+    async def block(session: Any) -> None:
+        await session.execute(update(IdToken).where(IdToken.uid == e2).values(status="Blocked"))
+
+    await write(joule, block)
+    a = simulated(
+        joule,
+        f"LL-A{sfx}",
+        version,
+        RetryBackOffWaitMinimum="1",
+        RetryBackOffRandomRange="0",
+        RetryBackOffRepeatTimes="1",
+    )
+    await a.start()
+    await a.wait_booted(10)
+    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+
+    a.go_offline()
+    await eventually(lambda: _true(not a.online), timeout=5)
+    a.plug_in(1, ev="sedan", soc=30)
+    assert await a.present_token(1, e1)  # Accepted on the list: charges offline
+    a.plug_in(2, ev="compact", soc=30)
+    assert not await a.present_token(2, e2)  # Blocked on the list: refused offline
+
+    # A change while the station is away reaches it when it comes back (GetLocalListVersion
+    # agrees, so a differential update with just the change).
+    async def add(session: Any) -> None:
+        session.add(token(e3, f"ACME{sfx}"))
+        await session.flush()
+        await join(session, f"EMP{sfx}", e3)
+
+    await write(joule, add)
+    await changed(joule, f"ACME{sfx}", "E3 added while the station was offline")
+    a.come_back()
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=15)
+    last = (await sent(api, a.station_id, "SendLocalList"))[-1]
+    assert last["updateType"] == "Differential" and entries_of(version, last) == {e3: "Accepted"}
+    await a.stop()
+    await api.aclose()
+
+
+async def test_a_refused_update_is_recorded_and_the_next_sync_is_full(
+    make_joule: MakeJoule,
+) -> None:
+    sfx = "-f20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    # 2.0.1 stations keep their capacity as a characteristic (Entries maxLimit) Joule does not
+    # read: the station answers Failed when the list is too long for it.
+    a = simulated(joule, f"LL-A{sfx}", OcppVersion.V201, LocalAuthListMaxLength="1")
+    await a.start()
+    await a.wait_booted(10)
+
+    async def failed() -> bool:
+        state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
+        return bool(state["status"] == "failed" and state["last_error"] == "Failed")
+
+    await eventually(failed, timeout=10)
+    assert held(a) == {}
+    a.chargepoint.auth.max_entries = 10  # room made on the station
+    resp = await api.post(f"/stations/{a.station_id}/local-list/sync")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "in_sync" and resp.json()["update_type"] == "Full"
+    assert await in_step(api, a, {f"E1{sfx}", f"E2{sfx}"})
+    versions = [version_of(r) for r in await sent(api, a.station_id, "SendLocalList")]
+    assert versions == sorted(set(versions))  # a refused version is never reused
+    await a.stop()
+    await api.aclose()
