@@ -32,7 +32,7 @@ def _points(samples: Sequence[Sample]) -> list[list[object]]:
             int(s.at.timestamp() * 1000),
             KIND[s.measurand],
             s.evse_id,
-            str((s.value / 1000).normalize()),
+            f"{(s.value / 1000).normalize():f}",  # 10000 W → "10", never "1E+1"
         ]
         for s in samples
         if s.measurand in KIND
