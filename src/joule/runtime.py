@@ -22,6 +22,7 @@ from joule.bus.port import CommandSender
 from joule.config import Role, Settings
 from joule.domain import handlers_index
 from joule.domain.activity import ActivityRecorder
+from joule.domain.authorization.hook import auth_hook
 from joule.domain.dispatcher import Dispatcher
 from joule.domain.events import StationConnected, StationDisconnected
 from joule.domain.operator import service as operators
@@ -232,7 +233,7 @@ class Joule:
                 await operators.ensure_admin(uow.session, s.admin_email, s.admin_password, now)
 
         await committer.run(boot_work)
-        self.bus.bind_dispatcher(Dispatcher(committer, self.clock))
+        self.bus.bind_dispatcher(Dispatcher(committer, self.clock, before=auth_hook(s, committer)))
         self.activity = ActivityRecorder(
             committer,
             self.clock,
@@ -266,7 +267,7 @@ class Joule:
         )
         await monitoring.start(app, self.bus, connected=connected_count(self.gateway))
         # Local authorization lists (issue 5): synced on access changes, (re)connects and boots.
-        self.local_lists = LocalLists(s, self.clock, committer, commands)
+        self.local_lists = LocalLists(s, self.clock, committer, commands, node=self.node)
         await self.local_lists.start(app, self.bus)
         config = uvicorn.Config(
             app,

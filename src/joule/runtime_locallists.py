@@ -25,7 +25,13 @@ class LocalLists:
     """The local list service and its keeper in one Joule process."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, committer: GroupCommitter, sender: CommandSender
+        self,
+        settings: Settings,
+        clock: Clock,
+        committer: GroupCommitter,
+        sender: CommandSender,
+        *,
+        node: str,
     ) -> None:
         self.service = LocalListService(
             committer=committer,
@@ -41,6 +47,7 @@ class LocalLists:
             settle_s=settings.local_list_settle_s,
             interval_s=settings.local_list_interval_s,
             concurrency=settings.local_list_concurrency,
+            node=node,
         )
         self._unsubscribe: Callable[[], None] | None = None
 

@@ -16,12 +16,12 @@ PARENTS: dict[str, str | None] = {
     "HOST-2": "CPO",
     "OTHER": None,
 }
-STATIONS = [
-    ("CP-CPO", "CPO", True),
-    ("CP-1A", "HOST-1A", True),
-    ("CP-2", "HOST-2", False),
-    ("CP-OTHER", "OTHER", True),
-    ("CP-NONE", None, True),
+STATIONS: list[tuple[str, str | None]] = [
+    ("CP-CPO", "CPO"),
+    ("CP-1A", "HOST-1A"),
+    ("CP-2", "HOST-2"),
+    ("CP-OTHER", "OTHER"),
+    ("CP-NONE", None),
 ]
 
 

@@ -42,10 +42,10 @@ def root_of(parents: dict[str, str | None], organisation_id: str) -> str:
 
 def network_stations(
     parents: dict[str, str | None],
-    stations: Iterable[tuple[str, str | None, bool]],
+    owners: Iterable[tuple[str, str | None]],
     organisations: Iterable[str | None],
 ) -> list[str]:
-    """Connected-or-not stations of the networks of `organisations` (None: every station)."""
+    """Stations (id, owner) of the networks of `organisations` (None: every station)."""
     wanted = set(organisations)
     everything = None in wanted
     members: set[str] = set()
@@ -54,7 +54,7 @@ def network_stations(
             members |= subtree(parents, root_of(parents, org))
     return [
         station_id
-        for station_id, owner, _ in stations
+        for station_id, owner in owners
         if everything or (owner is not None and owner in members)
     ]
 
@@ -69,6 +69,7 @@ class LocalListKeeper:
     settle_s: float = 1.0  # let a boot's answer reach the station before the first CALL
     interval_s: float = 900.0
     concurrency: int = 4
+    node: str | None = None  # this process's node name (Station.connected_node)
     _pending_orgs: set[str | None] = field(default_factory=set)
     _flush: asyncio.Task[None] | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -159,13 +160,27 @@ class LocalListKeeper:
             self._flush = asyncio.create_task(self._debounced(), name="local-lists-changed")
 
     async def affected(self, organisations: Iterable[str | None]) -> list[str]:
-        """The connected stations of the networks of `organisations`."""
+        """The connected stations of the networks of `organisations` (on any worker: the sender
+        relays to the sibling holding the socket; the change was published in this process)."""
 
         async def work(uow: UnitOfWork) -> list[str]:
             parents = await organisation_edges(uow.session)
-            stations = await repo.station_organisations(uow.session)
-            online = {s for s, _, connected in stations if connected}
-            return [s for s in network_stations(parents, stations, organisations) if s in online]
+            stations = [s for s in await repo.station_presence(uow.session) if s.online]
+            owners = [(s.station_id, s.organisation_id) for s in stations]
+            return network_stations(parents, owners, organisations)
+
+        return await self.committer.read(work)
+
+    async def held_here(self) -> list[str]:
+        """The connected stations this process holds (with sibling workers, each reconciles its
+        own: the periodic round is not repeated by every worker)."""
+
+        async def work(uow: UnitOfWork) -> list[str]:
+            return [
+                s.station_id
+                for s in await repo.station_presence(uow.session)
+                if s.online and (self.node is None or s.node == self.node)
+            ]
 
         return await self.committer.read(work)
 
@@ -173,7 +188,7 @@ class LocalListKeeper:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                stations = await self.affected([None])
+                stations = await self.held_here()
             except Exception:
                 log.exception("could not list stations for local list reconciliation")
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, select
@@ -87,11 +88,18 @@ async def token_types(session: AsyncSession, uids: Iterable[str]) -> dict[str, s
     return {uid.lower(): type_ for uid, type_ in rows}
 
 
-async def station_organisations(session: AsyncSession) -> list[tuple[str, str | None, bool]]:
-    """(station id, owning organisation, online) of every accepted station.
+@dataclass(frozen=True, slots=True)
+class StationPresence:
+    """An accepted station's owning organisation and where it is connected."""
 
-    The owner is the site's organisation when the station has a site, else its own.
-    """
+    station_id: str
+    organisation_id: str | None  # the site's organisation when it has a site, else its own
+    online: bool
+    node: str | None  # the Joule process holding its socket
+
+
+async def station_presence(session: AsyncSession) -> list[StationPresence]:
+    """Every accepted station: owner, online, node."""
     rows = await session.execute(
         select(
             Station.id,
@@ -100,9 +108,13 @@ async def station_organisations(session: AsyncSession) -> list[tuple[str, str | 
                 else_=Station.organisation_id,
             ),
             Station.online,
+            Station.connected_node,
         )
         .outerjoin(Site, Site.id == Station.site_id)
         .where(Station.registration == "accepted")
         .order_by(Station.id)
     )
-    return [(station_id, org, bool(online)) for station_id, org, online in rows]
+    return [
+        StationPresence(station_id, org, bool(online), node)
+        for station_id, org, online, node in rows
+    ]
