@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,12 @@ class Settings(BaseSettings):
     heartbeat_interval_s: int = 300
     strict_extra_properties: bool = False  # scenario 27: lenient by default, logged + stripped
     message_log_limit: int = 1000  # bounded per-station OCPP message log
+
+    # Real-time authorization hook (issue 5): asked about tokens not on file (or every token)
+    auth_hook_url: str | None = None
+    auth_hook_timeout_ms: int = Field(default=800, ge=50, le=30_000)
+    auth_hook_fallback: Literal["local", "accept", "reject"] = "local"
+    auth_hook_all: bool = False
 
     # TLS (security profiles 2 and 3); the TLS listener runs only when cert and key are set
     ocpp_tls_port: int | None = None

@@ -22,6 +22,7 @@ from joule.bus.port import CommandSender
 from joule.config import Role, Settings
 from joule.domain import handlers_index
 from joule.domain.activity import ActivityRecorder
+from joule.domain.authorization.hook import auth_hook
 from joule.domain.dispatcher import Dispatcher
 from joule.domain.events import StationConnected, StationDisconnected
 from joule.domain.operator import service as operators
@@ -232,7 +233,7 @@ class Joule:
                 await operators.ensure_admin(uow.session, s.admin_email, s.admin_password, now)
 
         await committer.run(boot_work)
-        self.bus.bind_dispatcher(Dispatcher(committer, self.clock))
+        self.bus.bind_dispatcher(Dispatcher(committer, self.clock, before=auth_hook(s, committer)))
         self.activity = ActivityRecorder(
             committer,
             self.clock,

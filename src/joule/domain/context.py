@@ -27,6 +27,9 @@ class HandlerContext:
     clock: Clock
     # Per-station options read once per connection (timezone for Q7, quirk flags …)
     station_timezone: str | None = None
+    # What the dispatcher's step before the unit of work found (e.g. an authorization hook's
+    # verdict): I/O that must not hold the group commit happens there.
+    prepared: object | None = None
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from joule.bus.envelopes import StationCall
 from joule.domain.context import (
@@ -24,13 +25,20 @@ from joule.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# A step before the unit of work (slow I/O such as the authorization hook); its result reaches
+# the handler as HandlerContext.prepared.
+BeforeStep = Callable[[StationCall], Awaitable[object | None]]
+
 
 class Dispatcher:
     """Station → CSMS: handler, then commit, then answer (never before the data is durable)."""
 
-    def __init__(self, committer: GroupCommitter, clock: Clock) -> None:
+    def __init__(
+        self, committer: GroupCommitter, clock: Clock, before: BeforeStep | None = None
+    ) -> None:
         self._committer = committer
         self._clock = clock
+        self._before = before
 
     async def __call__(self, call: StationCall) -> Payload:
         """Handle one CALL and return the CALLRESULT payload once its data is committed."""
@@ -47,6 +55,8 @@ class Dispatcher:
         if handler is None:
             # A real OCPP action of this version that Joule does not handle (P4 §4.3 NotSupported).
             raise OcppError(ErrorKind.NOT_SUPPORTED, f"{call.action} is not supported by Joule")
+
+        prepared = await self._before(call) if self._before is not None else None
 
         async def work(uow: UnitOfWork) -> Payload:
             # The group-commit writer is its own task: re-bind who and what for its log lines.
@@ -69,6 +79,7 @@ class Dispatcher:
                 uow=uow,
                 clock=self._clock,
                 station_timezone=call.station_timezone,
+                prepared=prepared,
             )
             response = await handler(ctx, call.payload)
             if call.quirks:

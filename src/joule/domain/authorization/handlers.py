@@ -28,6 +28,11 @@ _V201_ID_MAX = 36  # P2 IdTokenType.idToken identifierString[36]; 2.1 allows 255
 _GROUP_TOKEN_TYPE = "Central"
 
 
+def hook_verdict(ctx: HandlerContext) -> Decision | None:
+    """The authorization hook's verdict the dispatcher found before the unit of work, if any."""
+    return ctx.prepared if isinstance(ctx.prepared, Decision) else None
+
+
 def id_tag_info(decision: Decision) -> Payload:
     """1.6 IdTagInfo {status, expiryDate?, parentIdTag?}."""
     status = decision.status
@@ -64,6 +69,7 @@ async def on_authorize_16(ctx: HandlerContext, payload: Payload) -> Payload:
         for_start=False,
         exclude_tx=None,
         station_id=ctx.station_id,
+        external=hook_verdict(ctx),
     )
     return {"idTagInfo": id_tag_info(decision)}
 
@@ -80,5 +86,6 @@ async def on_authorize_2x(ctx: HandlerContext, payload: Payload) -> Payload:
         for_start=False,
         exclude_tx=None,
         station_id=ctx.station_id,
+        external=hook_verdict(ctx),
     )
     return {"idTokenInfo": id_token_info(decision)}

@@ -25,8 +25,16 @@ async def authorize_token(
     presented_type: str | None = None,
     station_id: str | None = None,
     evse_id: int | None = None,
+    external: Decision | None = None,
 ) -> Decision:
-    """Decide for a token already looked up (None = not on file), at a station when given."""
+    """Decide for a token already looked up (None = not on file), at a station when given.
+
+    `external` is the authorization hook's verdict (hook.py), asked before the unit of work: it
+    decides instead of the local rules.
+    """
+    if external is not None:
+        _log_refusal(external, station_id, evse_id, token, for_start)
+        return external
     loaded = await facts.load(
         session,
         token,
@@ -38,6 +46,17 @@ async def authorize_token(
         presented_type=presented_type,
     )
     decision = decide_access(loaded, now=now, for_start=for_start)
+    _log_refusal(decision, station_id, evse_id, token, for_start)
+    return decision
+
+
+def _log_refusal(
+    decision: Decision,
+    station_id: str | None,
+    evse_id: int | None,
+    token: IdToken | None,
+    for_start: bool,
+) -> None:
     if not decision.accepted:
         # The precise reason (1.6 can only say Invalid / Blocked) is kept in the log (issue 5).
         log.info(
@@ -51,7 +70,6 @@ async def authorize_token(
                 "for_start": for_start,
             },
         )
-    return decision
 
 
 async def authorize(
@@ -64,6 +82,7 @@ async def authorize(
     id_token_type: str | None = None,
     station_id: str | None = None,
     evse_id: int | None = None,
+    external: Decision | None = None,
 ) -> Decision:
     """Authorize a presented id token (C16 §4.2 Authorize, §4.8 re-verify; P2 C01, E05.FR.01)."""
     token = await tokens.get_token(session, id_token)
@@ -76,4 +95,5 @@ async def authorize(
         presented_type=id_token_type,
         station_id=station_id,
         evse_id=evse_id,
+        external=external,
     )

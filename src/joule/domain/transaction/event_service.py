@@ -79,6 +79,7 @@ async def record_event(
     payload: dict[str, Any],
     assume_tz: str | None,
     received_at: datetime,
+    external: Decision | None = None,
 ) -> EventOutcome:
     """Apply one transaction event; a retry (same key, new messageId) stores nothing (sc. 6)."""
     session = uow.session
@@ -99,7 +100,9 @@ async def record_event(
             started_at=when.at,  # provisional until Started arrives
         )
     elif await _is_repeat(uow, tx, facts, when.sent):
-        decision = await _verify(uow, tx, facts, received_at=received_at, record=False)
+        decision = await _verify(
+            uow, tx, facts, received_at=received_at, record=False, external=external
+        )
         return EventOutcome(tx.id, decision, duplicate=True)
     transactions.add_event(
         session,
@@ -127,7 +130,9 @@ async def record_event(
             transaction_pk=tx.id,
             at=received_at,
         )
-    decision = await _verify(uow, tx, facts, received_at=received_at, record=True)
+    decision = await _verify(
+        uow, tx, facts, received_at=received_at, record=True, external=external
+    )
     meter = record_readings(
         uow,
         station_id=station_id,
@@ -261,6 +266,7 @@ async def _verify(
     *,
     received_at: datetime,
     record: bool,
+    external: Decision | None = None,
 ) -> Decision | None:
     """E05.FR.01: re-verify a presented idToken; a refusal keeps the data (E05.FR.02)."""
     if facts.id_token is None:
@@ -283,6 +289,8 @@ async def _verify(
         # one (a stop by another card) is only checked, so a session never ends as refused.
         station_id=tx.station_id if first else None,
         evse_id=facts.evse_id if facts.evse_id is not None else tx.evse_id,
+        # The hook judged the token that starts the transaction (hook.presented).
+        external=external if first else None,
     )
     if record and tx.id_token is None:
         tx.id_token = uid

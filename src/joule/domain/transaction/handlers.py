@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from joule.domain.authorization.handlers import id_tag_info, id_token_info
+from joule.domain.authorization.handlers import hook_verdict, id_tag_info, id_token_info
 from joule.domain.context import HandlerContext, Payload, on
 from joule.domain.metering.handlers import readings_2x, readings_16
 from joule.domain.metering.rules import QUIRK_EMPTY_SAMPLED_VALUE
@@ -34,6 +34,7 @@ async def on_start_transaction(ctx: HandlerContext, payload: Payload) -> Payload
         reservation_id=payload.get("reservationId"),
         assume_tz=ctx.station_timezone,
         received_at=ctx.received_at,
+        external=hook_verdict(ctx),
     )
     await _count(ctx, outcome.quirks)
     return {"transactionId": outcome.transaction_pk, "idTagInfo": id_tag_info(outcome.decision)}
@@ -96,6 +97,7 @@ async def on_transaction_event(ctx: HandlerContext, payload: Payload) -> Payload
         payload=payload,
         assume_tz=ctx.station_timezone,
         received_at=ctx.received_at,
+        external=hook_verdict(ctx),
     )
     quirks = list(outcome.quirks)
     if empty and not outcome.duplicate:

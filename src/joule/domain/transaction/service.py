@@ -71,6 +71,7 @@ async def start(
     reservation_id: int | None,
     assume_tz: str | None,
     received_at: datetime,
+    external: Decision | None = None,
 ) -> StartOutcome:
     """Start a transaction the station reports; a repeat returns the same one (scenario 2)."""
     session = uow.session
@@ -94,6 +95,7 @@ async def start(
             exclude_tx=existing.id,
             station_id=station_id,
             evse_id=evse_id,
+            external=external,
         )
         return StartOutcome(existing.id, decision, created=False, quirks=quirks)
     # Q23 / scenario 11: a new start on a connector that still has an active transaction means
@@ -110,6 +112,7 @@ async def start(
         exclude_tx=None,
         station_id=station_id,
         evse_id=evse_id,
+        external=external,
     )
     tx = await transactions.create_transaction(
         session,
