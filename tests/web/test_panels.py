@@ -70,6 +70,7 @@ async def test_overview_shows_power_alerts_uptime_and_a_map(
     assert 'id="uptime-day">100.00 %<' in html
     assert 'svg class="fleet-map"' in html and 'data-marker="MAP-1"' in html
     assert "Harbour &lt;b&gt;" in html  # site names are escaped in the marker's title
+    assert '<tr data-site="harbour"><td>harbour</td><td>100.00 %</td><td>100.00 %</td>' in html
     snap = (await web.get("/ui/live/snapshot", headers={"Accept": "application/json"})).json()
     assert snap["counts"]["power_now"] == "7.4 kW" and snap["counts"]["open_alerts"] == 0
 

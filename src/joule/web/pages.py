@@ -126,7 +126,7 @@ async def overview(request: Request, session: Session, services: Services, db: D
     now = services.clock.now()
     fleet, charging = await db.read(lambda s: views.overview(s, now=now))
     states = {v.station.id: views.station_state(v, charging) for v in fleet.stations}
-    figures = await db.read(lambda s: views.network_figures(s, now=now))
+    figures = await db.read(lambda s: views.network_figures(s, now=now, fleet=fleet.stations))
     points = await db.read(lambda s: views.map_points(s, fleet.stations, states))
     return page(
         request,

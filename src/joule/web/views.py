@@ -124,6 +124,8 @@ class NetworkFigures:
     open_alerts: int
     uptime_day: Decimal | None = None
     uptime_month: Decimal | None = None
+    # site id → (uptime last 24 h, last 30 d), port-time weighted over the site's stations
+    sites: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
 
 
 async def live_figures(session: AsyncSession) -> tuple[Decimal, int]:
@@ -133,16 +135,27 @@ async def live_figures(session: AsyncSession) -> tuple[Decimal, int]:
     return power, sum(n for (_, state), n in counts.items() if state == OPEN)
 
 
-async def network_figures(session: AsyncSession, *, now: datetime) -> NetworkFigures:
-    """The overview's figures, uptime over the last 24 h and 30 days."""
+async def network_figures(
+    session: AsyncSession, *, now: datetime, fleet: list[StationView]
+) -> NetworkFigures:
+    """The overview's figures, uptime over the last 24 h and 30 days, network and per site."""
     power, alerts = await live_figures(session)
     day = await uptime.station_uptimes(session, since=now - timedelta(days=1), until=now)
     month = await uptime.station_uptimes(session, since=now - timedelta(days=30), until=now)
+    by_site: dict[str, list[str]] = {}
+    for view in fleet:
+        if view.station.site_id:
+            by_site.setdefault(view.station.site_id, []).append(view.station.id)
+
+    def of(found: dict[str, uptime.StationUptime], ids: list[str]) -> Decimal | None:
+        return uptime.network(found[i] for i in ids if i in found).rounded()
+
     return NetworkFigures(
         power_w=power,
         open_alerts=alerts,
         uptime_day=uptime.network(day.values()).rounded(),
         uptime_month=uptime.network(month.values()).rounded(),
+        sites={site: (of(day, ids), of(month, ids)) for site, ids in sorted(by_site.items())},
     )
 
 
