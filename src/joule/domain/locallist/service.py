@@ -285,6 +285,9 @@ class LocalListService:
         if version is None or not self.sender.is_connected(station_id):
             # Reconciled when it (re)connects: GetLocalListVersion then the update it needs.
             return SyncResult(station_id, PENDING, snapshot.confirmed)
+        if snapshot.status == UNSUPPORTED and not rediscovered:
+            # Asked again only when it boots or an operator syncs it: no retry storm.
+            return SyncResult(station_id, UNSUPPORTED, snapshot.confirmed)
         known = snapshot.known
         if not known.complete and not rediscovered:
             known = await self._discover(station_id, version, actor)
