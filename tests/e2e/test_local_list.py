@@ -488,3 +488,96 @@ async def test_a_refused_update_is_recorded_and_the_next_sync_is_full(
     assert versions == sorted(set(versions))  # a refused version is never reused
     await a.stop()
     await api.aclose()
+
+
+async def seed_places(joule: Joule, suffix: str) -> None:
+    """Organisations, private sites and their stations; tokens and groups come from the API."""
+
+    async def work(session: Any) -> None:
+        for org in (f"ACME{suffix}", f"OTHER{suffix}"):
+            session.add(Organisation(id=org, name=org, created_at=NOW))
+        await session.flush()
+        for org in ("ACME", "OTHER"):
+            session.add(
+                Site(
+                    id=f"S-{org}{suffix}",
+                    name=org,
+                    organisation_id=f"{org}{suffix}",
+                    access_mode="private",
+                    created_at=NOW,
+                )
+            )
+        await session.flush()
+        for name, org in (("A", "ACME"), ("B", "OTHER")):
+            session.add(
+                Station(
+                    id=f"LL-{name}{suffix}",
+                    site_id=f"S-{org}{suffix}",
+                    security_profile=0,
+                    created_at=NOW,
+                )
+            )
+
+    await write(joule, work)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+async def test_changes_through_the_api_reach_the_affected_station(
+    make_joule: MakeJoule, version: OcppVersion
+) -> None:
+    sfx = "-p16" if version is OcppVersion.V16 else "-p20"
+    joule = await make_joule(**FAST)
+    api = await api_client(joule)
+    await seed_places(joule, sfx)
+    acme, group = f"ACME{sfx}", f"EMP{sfx}"
+    e1, e2 = f"E1{sfx}", f"E2{sfx}"
+    for uid in (e1, e2):
+        resp = await api.post("/tokens", json={"uid": uid, "organisation_id": acme})
+        assert resp.status_code == 201, resp.text
+    resp = await api.post(
+        "/groups",
+        json={"id": group, "name": "Employees", "kind": "employees", "organisation_id": acme},
+    )
+    assert resp.status_code == 201, resp.text
+    for uid in (e1, e2):
+        resp = await api.post(f"/groups/{group}/members", json={"uid": uid})
+        assert resp.status_code == 204, resp.text
+    resp = await api.post(f"/groups/{group}/rules", json={"site_id": f"S-ACME{sfx}"})
+    assert resp.status_code == 201, resp.text
+    rule_id = resp.json()["id"]
+
+    a, b = simulated(joule, f"LL-A{sfx}", version), simulated(joule, f"LL-B{sfx}", version)
+    await a.start()
+    await b.start()
+    await a.wait_booted(10)
+    await b.wait_booted(10)
+    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+    await eventually(lambda: in_step(api, b, set()), timeout=10)  # no group has a rule there
+
+    # An operator blocks a lost card: Blocked on the list, and the cache cleared.
+    resp = await api.patch(f"/tokens/{e2}", json={"status": "Blocked"})
+    assert resp.status_code == 200, resp.text
+
+    async def blocked() -> bool:
+        entry = held(a).get(e2.lower())
+        return entry is not None and entry.status == "Blocked" and await in_step(api, a, {e1, e2})
+
+    await eventually(blocked, timeout=10)
+    await eventually(lambda: _true(len(held(a)) == 2 and a.chargepoint.auth.clears > 0))
+    last = (await sent(api, a.station_id, "SendLocalList"))[-1]
+    assert last["updateType"] == "Differential" and entries_of(version, last) == {e2: "Blocked"}
+
+    # The group's only rule goes: nobody may charge at the private site any more.
+    resp = await api.delete(f"/groups/{group}/rules/{rule_id}")
+    assert resp.status_code == 204, resp.text
+    await eventually(lambda: in_step(api, a, set()), timeout=10)
+    last = (await sent(api, a.station_id, "SendLocalList"))[-1]
+    assert last["updateType"] == "Differential" and entries_of(version, last) == {
+        e1: None,
+        e2: None,
+    }
+    # The other network's station only ever had its first (empty) Full update.
+    assert [r["updateType"] for r in await sent(api, b.station_id, "SendLocalList")] == ["Full"]
+    await a.stop()
+    await b.stop()
+    await api.aclose()
