@@ -7,6 +7,7 @@ audit entry: details answer 404 and lists leave them out; cpo-a's admin sees its
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from joule.domain.command.bulk import BulkRunner
 from joule.kit.clock import FixedClock
 from joule.storage.committer import GroupCommitter
 from joule.storage.uow import UnitOfWork
-from tests.api.conftest import NOW, Login
+from tests.api.conftest import NOW, PASSWORD, Login
 from tests.api.orgs import World, build_world, ok
 
 
@@ -160,3 +161,22 @@ async def test_bulk_selection_never_leaves_the_scope(world: World) -> None:
     assert {r["station_id"] for r in everything["results"]} == {"CP-B"}
     assert (await world.admin_a.get(f"/bulk/{job['id']}")).status_code == 404
     assert (await world.admin_b.get(f"/bulk/{job['id']}")).status_code == 200
+
+
+async def test_dashboard_station_pages_are_404_for_another_organisation(
+    app: FastAPI, world: World
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://joule.test"
+    ) as browser:
+        form = await browser.get("/ui/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        resp = await browser.post(
+            "/ui/login",
+            data={"email": "admin-b@example.test", "password": PASSWORD, "csrf": csrf.group(1)},
+        )
+        assert resp.status_code == 303, resp.text
+        assert (await browser.get("/ui/stations/CP-B")).status_code == 200
+        for path in ("/ui/stations/CP-A", "/ui/stations/CP-A/sessions"):
+            assert (await browser.get(path)).status_code == 404, path

@@ -8,11 +8,13 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.api.deps import ApiServices, Database, get_database, get_services
 from joule.api.login import password_login
 from joule.api.security import InvalidToken, issue_token, read_token
+from joule.domain.access.scope import Scope, station_role
 from joule.domain.operator import service as operators
 from joule.domain.operator.rules import may_change
 from joule.storage.models import Operator
@@ -86,14 +88,23 @@ async def authenticate(
 class WebSession:
     """The logged-in operator of a dashboard request and what the role may do."""
 
-    def __init__(self, operator: Operator, token: str, secret: str) -> None:
+    def __init__(
+        self,
+        operator: Operator,
+        token: str,
+        secret: str,
+        scope: Scope | None = None,
+        station_role: str | None = None,
+    ) -> None:
         self.operator = operator
         self.csrf = csrf_token(token, secret)
+        self.scope = scope  # what the operator sees (docs/roles.md); None only in old callers
+        self.station_role = station_role  # the role on the page's {station_id}, when it has one
 
     @property
     def may_command(self) -> bool:
-        """Admins and operators send commands; viewers only look."""
-        return may_change(self.operator.role)
+        """Admins and operators send commands; viewers only look (a site grant counts here)."""
+        return may_change(self.station_role or self.operator.role)
 
     def check_csrf(self, request: Request, submitted: str | None) -> None:
         """Refuse a state-changing request without this session's CSRF token."""
@@ -118,12 +129,29 @@ async def get_web_session(
         raise LoginRequired from None
     # Read on every request, as the API does: a deactivated operator is out at once.
     # A token issued before the operator's last password change is void (session expiry).
-    operator = await db.read(
-        lambda s: operators.get_active_operator(s, claims.operator_id, claims.issued_at)
-    )
-    if operator is None:
+    station_id = request.path_params.get("station_id")
+
+    async def load(session: AsyncSession) -> tuple[Operator, Scope, str | None] | None:
+        found = await operators.get_active_operator(session, claims.operator_id, claims.issued_at)
+        if found is None:
+            return None
+        scope = await operators.operator_scope(session, found)
+        role = (
+            await station_role(session, scope, station_id) if isinstance(station_id, str) else None
+        )
+        return found, scope, role
+
+    loaded = await db.read(load)
+    if loaded is None:
         raise LoginRequired
-    return WebSession(operator, token, services.jwt_secret)
+    operator, scope, role = loaded
+    if isinstance(station_id, str) and role is None:
+        # Every dashboard page about a station shares this: another organisation's station is
+        # as absent as an unknown one (issue 5: 404, never 403).
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"station {station_id} does not exist"
+        )
+    return WebSession(operator, token, services.jwt_secret, scope=scope, station_role=role)
 
 
 Session = Annotated[WebSession, Depends(get_web_session)]
