@@ -225,10 +225,14 @@ async def test_driver_logins_are_throttled_and_locked_accounts_stay_out(
     assert await attempt("fay@example.test", DRIVER_PASSWORD) == 200  # success resets the count
     for _ in range(5):
         assert await attempt("fay@example.test", "wrong-password") == 401
-    # Locked: even the right password is refused for fifteen minutes.
-    assert await attempt("fay@example.test", DRIVER_PASSWORD) == 401
+    # Locked: even the right password is refused, 429 with Retry-After, for fifteen minutes.
+    locked = await anon.post(
+        "/driver/auth/token", data={"username": "fay@example.test", "password": DRIVER_PASSWORD}
+    )
+    assert locked.status_code == 429
+    assert locked.headers["retry-after"] == str(15 * 60)
     clock.set(NOW + timedelta(minutes=14))
-    assert await attempt("fay@example.test", DRIVER_PASSWORD) == 401
+    assert await attempt("fay@example.test", DRIVER_PASSWORD) == 429
     clock.set(NOW + timedelta(minutes=16))
     assert await attempt("fay@example.test", DRIVER_PASSWORD) == 200
     # A driver the operator blocked, or one without a portal password, cannot log in.
@@ -236,6 +240,25 @@ async def test_driver_logins_are_throttled_and_locked_accounts_stay_out(
     assert await attempt("hal@example.test", DRIVER_PASSWORD) == 401
     assert await attempt("nobody@example.test", DRIVER_PASSWORD) == 401
     assert await attempt("not an e-mail", DRIVER_PASSWORD) == 401
+
+
+async def test_failed_driver_logins_slow_the_address_down_like_operators(
+    committer: GroupCommitter, anon: httpx.AsyncClient
+) -> None:
+    for n in range(3):
+        await add_driver(committer, f"spray{n}@example.test", [f"SPRAY-{n}"])
+    # Password spraying over many accounts: no account locks, but the address must wait.
+    codes = [
+        (
+            await anon.post(
+                "/driver/auth/token",
+                data={"username": f"spray{n % 3}@example.test", "password": f"guess-{n}"},
+            )
+        ).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [401] * 10
+    assert 429 in codes[10:]
 
 
 async def test_a_driver_token_expires_and_a_blocked_driver_is_out_at_once(

@@ -115,3 +115,14 @@ async def test_portal_login_needs_its_csrf_cookie_and_stays_apart_from_the_dashb
     assert api.status_code == 401
     me = await browser.get("/api/v1/me", headers={"Authorization": f"Bearer {driver_cookie}"})
     assert me.status_code == 200 and me.json()["email"] == "max@example.test"
+
+    # Five wrong passwords lock the account: the form says so, 429 with Retry-After.
+    browser.cookies.clear()
+    for _ in range(5):
+        assert (
+            await portal_login(browser, "max@example.test", "wrong-password")
+        ).status_code == 401
+    locked = await portal_login(browser, "max@example.test")
+    assert locked.status_code == 429
+    assert "Too many failed logins." in locked.text
+    assert int(locked.headers["retry-after"]) > 14 * 60

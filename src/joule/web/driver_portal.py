@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from joule.api.deps import ApiServices, Database, Db, Services
-from joule.api.routes.driver_me import driver_of_token, issue_driver_token
+from joule.api.login import LoginThrottled
+from joule.api.routes.driver_me import driver_of_token, driver_password_login, issue_driver_token
 from joule.domain.driver_portal import service as portal
 from joule.domain.driver_portal.blocking import block_own_token
 from joule.kit.errors import NotFound
@@ -95,7 +96,7 @@ async def portal_home(request: Request, services: Services, db: Db) -> Response:
 
 @router.post(f"{PORTAL}/login")
 async def portal_login(request: Request, services: Services, db: Db) -> Response:
-    """Check the credentials (throttled like the API) and set the driver cookie."""
+    """Check the credentials (throttled like operators: 429 when locked) and set the cookie."""
     form = await request.form()
     cookie = request.cookies.get(DRIVER_LOGIN_CSRF_COOKIE, "")
     submitted = str(form.get(CSRF_FIELD, ""))
@@ -103,7 +104,15 @@ async def portal_login(request: Request, services: Services, db: Db) -> Response
         raise CsrfRejected("the login form expired; reload the page")
     now = services.clock.now()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    driver = await db.write(lambda s: portal.authenticate(s, email, password, now=now))
+    try:
+        driver = await driver_password_login(request, db, email, password, now=now)
+    except LoginThrottled as throttled:
+        wait = throttled.retry_after_s
+        response = _login_form(
+            request, error=f"Too many failed logins. Try again in {wait} s.", status_code=429
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     if driver is None:
         # One message for unknown, locked and wrong: no account enumeration.
         return _login_form(request, error="Wrong e-mail or password.", status_code=401)

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from joule.api.deps import ApiServices, Database, Db, PageParams, Services, unauthorized
+from joule.api.login import LoginThrottled, address_throttle, client_address
 from joule.api.schemas.common import Page, UtcDatetime
 from joule.api.schemas.operator import AccessToken
 from joule.api.schemas.transaction import TransactionRead
@@ -78,6 +79,37 @@ def read_driver_token(token: str, *, secret: str, now: datetime) -> DriverClaims
     if now.timestamp() >= exp:
         raise InvalidDriverToken("token expired")
     return DriverClaims(driver_id=int(sub))
+
+
+async def driver_password_login(
+    request: Request, db: Database, email: str, password: str, *, now: datetime
+) -> Driver | None:
+    """The driver these credentials belong to, None when wrong; LoginThrottled when locked.
+
+    Throttled like operators (api/login.py): the account locks after repeated failures, and the
+    client address shares the operators' per-address backoff, so spraying passwords over driver
+    and operator accounts alike slows down the same way.
+    """
+    throttle = address_throttle(request)
+    address = client_address(request)
+    wait = throttle.retry_after(address, now)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    check = await db.read(lambda s: portal.check_credentials(s, email, password, now=now))
+    if check.locked_for_s is not None:
+        raise LoginThrottled(check.locked_for_s)
+    if check.driver is None:
+        throttle.failed(address, now)
+        failed_id = check.known_driver_id
+        if failed_id is not None:
+            await db.write(lambda s: portal.record_failure(s, failed_id, now=now))
+        return None
+    throttle.succeeded(address)
+    driver = check.driver
+    if driver.failed_logins or driver.locked_until is not None:
+        driver_id = driver.id
+        await db.write(lambda s: portal.record_success(s, driver_id))
+    return driver
 
 
 async def driver_of_token(token: str | None, services: ApiServices, db: Database) -> Driver | None:
@@ -143,15 +175,21 @@ class MyTokenRead(BaseModel):
 
 @router.post("/driver/auth/token")
 async def driver_login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], services: Services, db: Db
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    services: Services,
+    db: Db,
 ) -> AccessToken:
-    """Exchange a driver's e-mail and password for a driver token; 401 otherwise.
-
-    Five wrong passwords lock the account for fifteen minutes (the failures are counted in a
-    write, so the answer waits for it to be durable like every other change).
-    """
+    """Exchange a driver's e-mail and password for a driver token; 401 wrong, 429 locked."""
     now = services.clock.now()
-    driver = await db.write(lambda s: portal.authenticate(s, form.username, form.password, now=now))
+    try:
+        driver = await driver_password_login(request, db, form.username, form.password, now=now)
+    except LoginThrottled as error:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=str(error),
+            headers={"Retry-After": str(error.retry_after_s)},
+        ) from None
     if driver is None:
         # One message for unknown, locked and wrong: no account enumeration.
         raise unauthorized("wrong e-mail or password")

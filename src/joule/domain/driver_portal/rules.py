@@ -1,14 +1,17 @@
-"""Pure rules of driver logins: the throttle that locks an account after repeated failures."""
+"""Pure rules of driver logins: the per-account lock, with the operators' numbers.
+
+A driver's card portal is no weaker door than the dashboard: the same MAX_FAILURES wrong passwords
+in a row lock the account for LOCK_FOR (OWASP ASVS 2.2.1), see domain/operator/login.py.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-# Five wrong passwords lock the account for fifteen minutes (OWASP ASVS 2.2.1: anti-automation).
-# The same numbers as operators, so a driver's card portal is no weaker door than the dashboard.
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = timedelta(minutes=15)
+from joule.domain.operator.login import LOCK_FOR, MAX_FAILURES
+
 ACTIVE = "Active"
 
 
@@ -25,17 +28,20 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def is_locked(throttle: Throttle, now: datetime) -> bool:
-    """True while a lock is in force: the password is not even checked."""
-    return throttle.locked_until is not None and _aware(throttle.locked_until) > _aware(now)
+def locked_for_s(throttle: Throttle, now: datetime) -> int | None:
+    """Whole seconds (at least 1) the lock still holds, or None when the account is open."""
+    if throttle.locked_until is None:
+        return None
+    left = (_aware(throttle.locked_until) - _aware(now)).total_seconds()
+    return max(1, math.ceil(left)) if left > 0 else None
 
 
 def after_failure(throttle: Throttle, now: datetime) -> Throttle:
     """The throttle after a wrong password: the failure counted, locked at the limit."""
     failed = throttle.failed_logins + 1
-    if failed >= MAX_FAILED_LOGINS:
-        # The counter restarts so the account gets a fresh five tries once the lock ends.
-        return Throttle(failed_logins=0, locked_until=now + LOCK_DURATION)
+    if failed >= MAX_FAILURES:
+        # The counter restarts so the account gets a fresh set of tries once the lock ends.
+        return Throttle(failed_logins=0, locked_until=now + LOCK_FOR)
     return Throttle(failed_logins=failed, locked_until=throttle.locked_until)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -14,7 +15,7 @@ from joule.domain.driver_portal.rules import (
     Throttle,
     after_failure,
     after_success,
-    is_locked,
+    locked_for_s,
 )
 from joule.domain.operator.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, normalise_email
 from joule.domain.registry.transactions import TransactionView
@@ -64,13 +65,22 @@ async def set_password(
     return driver
 
 
-async def authenticate(
-    session: AsyncSession, email: str, password: str, *, now: datetime
-) -> Driver | None:
-    """The active driver with these credentials, or None; counts failures (a write unit).
+@dataclass(frozen=True, slots=True)
+class LoginCheck:
+    """The result of checking a driver's credentials: the driver, or why not."""
 
-    A locked account is refused without looking at the password, so guessing goes on failing
-    for the lock's duration even with the right one.
+    driver: Driver | None
+    known_driver_id: int | None = None  # a wrong password for a known account: count it
+    locked_for_s: int | None = None  # the account is locked: 429 with this Retry-After
+
+
+async def check_credentials(
+    session: AsyncSession, email: str, password: str, *, now: datetime
+) -> LoginCheck:
+    """Check e-mail and password (a read); a locked account is refused before any password check.
+
+    Unknown addresses, Blocked drivers and drivers without a portal password cost the same
+    Argon2 verification, so timing does not tell them apart.
     """
     try:
         canonical = normalise_email(email)
@@ -79,16 +89,30 @@ async def authenticate(
     driver = await _driver_by_email(session, canonical) if canonical else None
     if driver is None or driver.status != ACTIVE or driver.password_hash is None:
         await asyncio.to_thread(_verify_dummy, password)
-        return None
-    throttle = Throttle(driver.failed_logins, driver.locked_until)
-    if is_locked(throttle, now):
-        await asyncio.to_thread(_verify_dummy, password)
-        return None
-    good = await asyncio.to_thread(verify_password, driver.password_hash, password)
-    throttle = after_success() if good else after_failure(throttle, now)
-    driver.failed_logins = throttle.failed_logins
-    driver.locked_until = throttle.locked_until
-    return driver if good else None
+        return LoginCheck(driver=None)
+    locked = locked_for_s(Throttle(driver.failed_logins, driver.locked_until), now)
+    if locked is not None:
+        return LoginCheck(driver=None, locked_for_s=locked)
+    if not await asyncio.to_thread(verify_password, driver.password_hash, password):
+        return LoginCheck(driver=None, known_driver_id=driver.id)
+    return LoginCheck(driver=driver)
+
+
+async def record_failure(session: AsyncSession, driver_id: int, *, now: datetime) -> None:
+    """Count a wrong password; the limit locks the account (rules.after_failure)."""
+    driver = await session.get(Driver, driver_id)
+    if driver is None:
+        return
+    throttle = after_failure(Throttle(driver.failed_logins, driver.locked_until), now)
+    driver.failed_logins, driver.locked_until = throttle.failed_logins, throttle.locked_until
+
+
+async def record_success(session: AsyncSession, driver_id: int) -> None:
+    """Reset the failure count and any expired lock after a successful login."""
+    driver = await session.get(Driver, driver_id)
+    if driver is not None:
+        throttle = after_success()
+        driver.failed_logins, driver.locked_until = throttle.failed_logins, throttle.locked_until
 
 
 async def get_active_driver(session: AsyncSession, driver_id: int) -> Driver | None:
