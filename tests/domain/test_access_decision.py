@@ -17,7 +17,14 @@ from joule.domain.authorization.rules import (
     decide_access,
     private_now,
 )
-from joule.domain.authorization.windows import Place, RuleFacts, covers_time, parse_hhmm, zone
+from joule.domain.authorization.windows import (
+    Place,
+    RuleFacts,
+    covers_time,
+    parse_hhmm,
+    window_end,
+    zone,
+)
 
 # Tuesday 2026-03-03 10:00 in Berlin (CET, UTC+1) = 09:00 UTC.
 WORKDAY_MORNING = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -337,3 +344,40 @@ def test_a_daily_window_covers_exactly_its_hours(start: time, end: time, now: da
     else:
         expected = t >= start or t < end
     assert covers_time(rule, now, zone("UTC")) is expected
+
+
+def test_cache_expiry_is_the_end_of_the_admitting_window() -> None:
+    facts = AccessFacts(token=token(), groups=(EMPLOYEES,), station=station())
+    decision = decide_access(facts, now=WORKDAY_MORNING, for_start=False)
+    assert decision.accepted
+    assert decision.expiry == datetime(2026, 3, 3, 18, 0, tzinfo=UTC)  # 19:00 in Berlin
+    # An earlier token expiry wins; a public station adds no window.
+    soon = WORKDAY_MORNING + timedelta(hours=1)
+    early = AccessFacts(token=token(expiry=soon), groups=(EMPLOYEES,), station=station())
+    assert decide_access(early, now=WORKDAY_MORNING, for_start=False).expiry == soon
+    public = AccessFacts(token=token(), groups=(EMPLOYEES,), station=station("public"))
+    assert decide_access(public, now=WORKDAY_MORNING, for_start=False).expiry is None
+
+
+def test_window_end_past_midnight_and_all_day() -> None:
+    tz = zone("UTC")
+    night = RuleFacts(start=time(22), end=time(6))
+    friday_23 = datetime(2026, 3, 6, 23, 0, tzinfo=UTC)
+    assert window_end(night, friday_23, tz) == datetime(2026, 3, 7, 6, 0, tzinfo=UTC)
+    saturday_3 = datetime(2026, 3, 7, 3, 0, tzinfo=UTC)
+    assert window_end(night, saturday_3, tz) == datetime(2026, 3, 7, 6, 0, tzinfo=UTC)
+    weekdays = RuleFacts(days=frozenset({1, 2, 3, 4, 5}))
+    assert window_end(weekdays, friday_23, tz) == datetime(2026, 3, 7, 0, 0, tzinfo=UTC)
+    assert window_end(RuleFacts(), friday_23, tz) is None
+    until = RuleFacts(valid_until=datetime(2026, 3, 6, 23, 30, tzinfo=UTC), days=frozenset({5}))
+    assert window_end(until, friday_23, tz) == datetime(2026, 3, 6, 23, 30, tzinfo=UTC)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tokens, st.lists(groups, max_size=3), stations, instants)
+def test_an_accepted_cache_expiry_lies_ahead(
+    tok: TokenFacts, gs: list[GroupFacts], at: StationFacts, now: datetime
+) -> None:
+    decision = decide_access(_facts(tok, gs, at), now=now, for_start=False)
+    if decision.accepted and decision.expiry is not None:
+        assert decision.expiry > now

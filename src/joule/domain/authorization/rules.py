@@ -19,6 +19,7 @@ from joule.domain.authorization.windows import (
     aware,
     covers_place,
     covers_time,
+    window_end,
     zone,
 )
 
@@ -144,7 +145,11 @@ def decide_access(facts: AccessFacts, *, now: datetime, for_start: bool) -> Deci
         verdict = _access(facts.groups, station, now)
         if isinstance(verdict, Decision):
             return refuse(verdict.status, verdict.reason)
-        access_group = verdict
+        if verdict is not None:
+            access_group = verdict.group_id
+            if verdict.until is not None and (expiry is None or verdict.until < expiry):
+                # The station's cache must not admit the token past the rule's window.
+                expiry = verdict.until
     if for_start and 0 < token.max_concurrent <= facts.active_transactions:
         # C16 §4.2 / P2 C01: ConcurrentTx = already involved in another transaction.
         return refuse(
@@ -171,9 +176,15 @@ def private_now(station: StationFacts, now: datetime) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Grant:
+    group_id: str
+    until: datetime | None  # when the admitting rule's window closes (None: it does not)
+
+
 def _access(
     groups: tuple[GroupFacts, ...], station: StationFacts, now: datetime
-) -> str | Decision | None:
+) -> _Grant | Decision | None:
     """The access group that admits the token (None: public access), or the refusal."""
     if not private_now(station, now):
         return None
@@ -185,7 +196,7 @@ def _access(
         for rule in group.rules
         if covers_place(rule, place, group.organisation_id)
     ]
-    timely = [group for group, rule in placed if covers_time(rule, now, tz)]
+    timely = [(group, rule) for group, rule in placed if covers_time(rule, now, tz)]
     if not timely:
         if placed:
             return Decision(
@@ -195,10 +206,11 @@ def _access(
             NOT_AT_THIS_LOCATION,
             f"{station.access_mode} station: no access group of the token covers it",
         )
-    for group in timely:
+    for group, _ in timely:
         if group.budget_left:
-            return group.id
-    spent = timely[0]
+            ends = [window_end(rule, now, tz) for g, rule in timely if g.id == group.id]
+            return _Grant(group.id, None if None in ends else max(e for e in ends if e))
+    spent = timely[0][0]
     return Decision(
         NO_CREDIT,
         f"monthly energy budget of access group {spent.id} used: "

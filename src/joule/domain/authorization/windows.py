@@ -8,7 +8,7 @@ and belongs to the day it starts on (Fri 22:00–06:00 covers Saturday 03:00).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ISO_DAYS = range(1, 8)  # 1 = Monday … 7 = Sunday (ISO 8601)
@@ -114,3 +114,28 @@ def covers_time(rule: RuleFacts, now: datetime, tz: ZoneInfo) -> bool:
     # Past midnight: the evening part on a listed day, the morning part on the day after one.
     yesterday = 7 if day == 1 else day - 1
     return (day in days and clock >= start) or (yesterday in days and clock < end)
+
+
+def window_end(rule: RuleFacts, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the rule's current window (which covers `now`) closes; None = it never does.
+
+    Sent as the cache expiry (1.6 expiryDate, 2.0.1 cacheExpiryDateTime) so a station's
+    authorization cache does not admit the token past the window (C10, 1.6 §3.5.2).
+    """
+    now = aware(now)
+    ends: list[datetime] = []
+    if rule.valid_until is not None:
+        ends.append(aware(rule.valid_until))
+    if rule.days is not None or rule.start is not None or rule.end is not None:
+        local = now.astimezone(tz)
+        day = local.date()
+        start = rule.start or time.min
+        if rule.end is None or rule.end == time.max or rule.end == start:
+            # Until the end of the (local) day: the next day is judged again.
+            close_day, close_at = day + timedelta(days=1), time.min
+        elif start < rule.end or local.time() < rule.end:
+            close_day, close_at = day, rule.end
+        else:  # the evening part of a window that runs past midnight
+            close_day, close_at = day + timedelta(days=1), rule.end
+        ends.append(datetime.combine(close_day, close_at, tzinfo=tz).astimezone(UTC))
+    return min(ends) if ends else None
