@@ -25,6 +25,7 @@ from tests.api.conftest import NOW, add_station, station_says
 V16 = OcppVersion.V16
 DRIVER_PASSWORD = "driver-password-1"
 PUBLISHED: list[object] = []
+ONE_S = timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -265,7 +266,7 @@ async def test_a_driver_token_expires_and_a_blocked_driver_is_out_at_once(
     committer: GroupCommitter, driver_login: Any, clock: FixedClock
 ) -> None:
     driver_id = await add_driver(committer, "ida@example.test", ["IDA-1"])
-    await add_driver(committer, "jon@example.test", ["JON-1"])
+    jon_id = await add_driver(committer, "jon@example.test", ["JON-1"])
     ida = await driver_login("ida@example.test")
     jon = await driver_login("jon@example.test")
     assert (await ida.get("/me")).status_code == 200
@@ -278,5 +279,15 @@ async def test_a_driver_token_expires_and_a_blocked_driver_is_out_at_once(
     await committer.run(block)
     assert (await ida.get("/me")).status_code == 401  # the driver is read on every request
     assert (await jon.get("/me")).status_code == 200
-    clock.set(NOW + timedelta(seconds=3600))  # jwt_ttl_s of the API tests
+
+    # A new password ends the sessions issued before it; a fresh login works.
+    async def new_password(uow: UnitOfWork) -> None:
+        await portal.set_password(uow.session, jon_id, "another-password-2", now=NOW + ONE_S)
+
+    await committer.run(new_password)
+    assert (await jon.get("/me")).status_code == 401
+    clock.set(NOW + 2 * ONE_S)
+    jon = await driver_login("jon@example.test", "another-password-2")
+    assert (await jon.get("/me")).status_code == 200
+    clock.set(NOW + timedelta(seconds=3602))  # jwt_ttl_s of the API tests
     assert (await jon.get("/me/tokens")).status_code == 401

@@ -7,7 +7,7 @@ with an audience and this reader requires it, so neither kind opens the other's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
@@ -40,6 +40,7 @@ class DriverClaims:
     """What a valid driver token says."""
 
     driver_id: int
+    issued_at: datetime
 
 
 def issue_driver_token(*, driver_id: int, secret: str, now: datetime, ttl_s: int) -> str:
@@ -73,12 +74,14 @@ def read_driver_token(token: str, *, secret: str, now: datetime) -> DriverClaims
         )
     except jwt.PyJWTError as error:
         raise InvalidDriverToken(str(error)) from error
-    exp, sub = claims.get("exp"), claims.get("sub")
-    if not isinstance(exp, int) or not isinstance(sub, str) or not sub.isdigit():
+    exp, iat, sub = claims.get("exp"), claims.get("iat"), claims.get("sub")
+    if not isinstance(exp, int) or not isinstance(iat, int):
         raise InvalidDriverToken("malformed claims")
+    if not isinstance(sub, str) or not sub.isdigit():
+        raise InvalidDriverToken("malformed subject")
     if now.timestamp() >= exp:
         raise InvalidDriverToken("token expired")
-    return DriverClaims(driver_id=int(sub))
+    return DriverClaims(driver_id=int(sub), issued_at=datetime.fromtimestamp(iat, tz=UTC))
 
 
 async def driver_password_login(
@@ -120,7 +123,9 @@ async def driver_of_token(token: str | None, services: ApiServices, db: Database
         claims = read_driver_token(token, secret=services.jwt_secret, now=services.clock.now())
     except InvalidDriverToken:
         return None
-    return await db.read(lambda s: portal.get_active_driver(s, claims.driver_id))
+    return await db.read(
+        lambda s: portal.get_active_driver(s, claims.driver_id, issued_at=claims.issued_at)
+    )
 
 
 _bearer = OAuth2PasswordBearer(

@@ -23,7 +23,7 @@ class Throttle:
     locked_until: datetime | None
 
 
-def _aware(at: datetime) -> datetime:
+def aware(at: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything Joule stores is UTC.
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def locked_for_s(throttle: Throttle, now: datetime) -> int | None:
     """Whole seconds (at least 1) the lock still holds, or None when the account is open."""
     if throttle.locked_until is None:
         return None
-    left = (_aware(throttle.locked_until) - _aware(now)).total_seconds()
+    left = (aware(throttle.locked_until) - aware(now)).total_seconds()
     return max(1, math.ceil(left)) if left > 0 else None
 
 

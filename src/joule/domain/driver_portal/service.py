@@ -15,6 +15,7 @@ from joule.domain.driver_portal.rules import (
     Throttle,
     after_failure,
     after_success,
+    aware,
     locked_for_s,
 )
 from joule.domain.operator.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, normalise_email
@@ -115,10 +116,18 @@ async def record_success(session: AsyncSession, driver_id: int) -> None:
         driver.failed_logins, driver.locked_until = throttle.failed_logins, throttle.locked_until
 
 
-async def get_active_driver(session: AsyncSession, driver_id: int) -> Driver | None:
-    """The driver when it exists and may use the portal (checked on every request)."""
+async def get_active_driver(
+    session: AsyncSession, driver_id: int, *, issued_at: datetime
+) -> Driver | None:
+    """The driver when it exists and may use the portal (checked on every request).
+
+    A session issued before the driver's password last changed is over, as for operators.
+    """
     driver = await session.get(Driver, driver_id)
     if driver is None or driver.status != ACTIVE or driver.password_hash is None:
+        return None
+    changed = driver.password_changed_at
+    if changed is not None and issued_at < aware(changed).replace(microsecond=0):
         return None
     return driver
 
