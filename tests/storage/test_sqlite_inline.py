@@ -106,6 +106,47 @@ async def test_begin_immediate_waits_for_a_lock_without_blocking_the_loop(
 
 
 @pytest.mark.usefixtures("sqlite_only")
+async def test_an_uncontended_begin_immediate_takes_the_lock_inline(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    statements: list[tuple[str, int]] = []
+    raw: list[sqlite3.Connection] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def trace(dbapi_connection: object, _record: object) -> None:
+        connection = dbapi_connection._connection  # type: ignore[attr-defined]
+        raw.append(connection)
+        connection.set_trace_callback(lambda sql: statements.append((sql, threading.get_ident())))
+
+    async def write(key: str) -> None:
+        async with engine.connect() as connection:
+            await connection.execution_options(**WRITE_INTENT)
+            async with connection.begin():
+                await connection.execute(
+                    Setting.__table__.insert().values(key=key, value="v")  # type: ignore[attr-defined]
+                )
+
+    await write("free")
+    begins = [thread for sql, thread in statements if sql == "BEGIN IMMEDIATE"]
+    assert begins == [threading.get_ident()]  # on the loop: no thread hop when the lock is free
+    # ... and busy_timeout is back for everything else (Q21: other writers wait, not fail).
+    assert raw[0].execute("PRAGMA busy_timeout").fetchone() == (5000,)
+
+    statements.clear()
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    writer = asyncio.ensure_future(write("contended"))
+    await asyncio.sleep(0.2)
+    other.execute("COMMIT")
+    other.close()
+    await writer
+    begins = [thread for sql, thread in statements if sql == "BEGIN IMMEDIATE"]
+    # Tried inline without waiting (refused), then waited for the lock on the worker thread.
+    assert begins[0] == threading.get_ident() and begins[-1] != threading.get_ident(), begins
+    assert raw[0].execute("PRAGMA busy_timeout").fetchone() == (5000,)
+
+
+@pytest.mark.usefixtures("sqlite_only")
 async def test_committed_work_is_visible_to_a_fresh_connection(
     committer: GroupCommitter, database_url: str
 ) -> None:
