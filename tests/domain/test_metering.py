@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,10 +10,13 @@ from typing import Any
 import pytest
 from tests.domain.helpers import T0, V2X, V16, add_station, handle, rows, station
 
+from joule.bus.envelopes import StationCall
+from joule.domain.dispatcher import Dispatcher
 from joule.domain.events import TransactionUpdated
 from joule.domain.metering import handlers as _metering_handlers  # noqa: F401
 from joule.domain.transaction import handlers as _transaction_handlers  # noqa: F401
 from joule.domain.transaction.lifecycle import as_utc, energy_wh
+from joule.kit.clock import FixedClock
 from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import MeterValue, Transaction
@@ -409,3 +413,25 @@ async def test_an_unknown_station_zone_falls_back_to_utc(committer: GroupCommitt
     [value] = await rows(committer, MeterValue)
     assert as_utc(value.timestamp) == T0
     assert (await station(committer)).quirks == {}
+
+
+async def test_16_preloaded_transaction_attaches_only_to_its_own_station(
+    committer: GroupCommitter,
+) -> None:
+    # Through the dispatcher, as from a socket: the batch preloads the named transaction and the
+    # handler takes it from the unit of work without SQL (uow.loaded), with the same ownership
+    # check as the lookup: another station naming our id gets its values stored unattached.
+    await add_station(committer)
+    await add_station(committer, "CS-2")
+    pk = await start_16(committer)
+    dispatch = Dispatcher(committer, FixedClock(T0))
+
+    async def meter(station_id: str, wh: str) -> None:
+        payload = {"connectorId": 1, "transactionId": pk, "meterValue": [mv16(T0, {"value": wh})]}
+        call = StationCall(station_id, V16, f"mv-{station_id}", "MeterValues", payload, T0)
+        assert await dispatch(call) == {}
+
+    await asyncio.gather(meter("CS-1", "10500"), meter("CS-2", "99999"))  # one batch
+    values = {v.station_id: v.transaction_pk for v in await rows(committer, MeterValue)}
+    assert values == {"CS-1": pk, "CS-2": None}
+    assert (await tx_row(committer, pk)).last_meter_wh == Decimal("10500")

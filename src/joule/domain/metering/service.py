@@ -288,7 +288,12 @@ async def record_meter_values(
     session = uow.session
     attach: Callable[[datetime], Transaction | None]
     if transaction_pk is not None:
-        tx = await transactions.get_station_transaction(session, station_id, transaction_pk)
+        # 1.6 names our transaction id; the batch preloaded it (handlers._transaction_16).
+        tx = uow.loaded(Transaction, transaction_pk) if type(transaction_pk) is int else None
+        if tx is None:
+            tx = await transactions.get_station_transaction(session, station_id, transaction_pk)
+        elif tx.station_id != station_id:
+            tx = None  # another station's transaction id: not this station's (as the lookup)
         attach = _always(tx)
     elif attach_by_time and evse_id > 0:
         # Q17: no (or a 0) transactionId during a running transaction: the active transaction on
