@@ -78,6 +78,31 @@ async def test_an_admin_creates_a_driver_with_a_token_and_a_portal_password(
     assert short.status_code == 422 and "at least 8 characters" in short.text
     assert "<td>Sam</td>" not in (await web.get(drivers)).text
 
+    # A portal password for an existing driver (one made without), audited without the secret.
+    await post_form(web, drivers, drivers, {"name": "Tom", "email": "tom@example.test"})
+    tom = re.search(
+        r'<tr data-driver="(\d+)"><td>\d+</td><td>Tom</td>', (await web.get(drivers)).text
+    )
+    assert tom
+    action = f"/ui/access/drivers/{tom.group(1)}/password"
+    assert (
+        await post_form(web, drivers, action, {"password": "tom-password-1"})
+    ).status_code == 303
+    portal = await web.post(
+        "/api/v1/driver/auth/token",
+        data={"username": "tom@example.test", "password": "tom-password-1"},
+    )
+    assert portal.status_code == 200, portal.text
+    weak = await post_form(web, drivers, action, {"password": "short"})
+    assert weak.status_code == 422
+    missing = await post_form(
+        web, drivers, "/ui/access/drivers/999999/password", {"password": "x" * 9}
+    )
+    assert missing.status_code == 404
+    entries = (await api.get("/audit", params={"object_type": "driver"})).json()["items"]
+    [entry] = [e for e in entries if e["action"] == "driver.password"]
+    assert "tom-password-1" not in str(entry)
+
 
 async def test_groups_members_and_time_window_rules(
     joule: Joule, web: httpx.AsyncClient, api: httpx.AsyncClient
