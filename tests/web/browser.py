@@ -62,7 +62,8 @@ async def shot(tab: Page, name: str) -> None:
 
 async def log_in(tab: Page, joule: Joule, target: str) -> None:
     """Open a page, get sent to the login form, log in, land on the page."""
-    await tab.goto(base_url(joule) + target)
+    # The first page load of a fresh Joule may be slow on a loaded CI machine.
+    await tab.goto(base_url(joule) + target, timeout=20_000)
     await tab.get_by_label("E-mail").fill(ADMIN_EMAIL)
     await tab.get_by_label("Password").fill(ADMIN_PASSWORD)
     await tab.get_by_role("button", name="Log in").click()
