@@ -30,6 +30,7 @@ TX_FIELDS = {
     "incomplete",
     "missing_seq_nos",
     "auth_status",
+    "auth_reason",
     "offline",
     "stale",
 }

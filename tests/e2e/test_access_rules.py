@@ -197,5 +197,10 @@ async def test_monthly_budget_refuses_the_session_that_would_exceed_it(
             assert await _session_201(st, "EMP-1", 10, 2) == "NoCredit"
         # The family card shares the group, not the driver's energy: still within budget.
         assert await authorize(st, "FAMILY-2", version) == "Accepted"
+        # The refused session is kept with the precise reason (1.6 only said Blocked).
+        sessions = (await api.get("/transactions", params={"station_id": "OFFICE-B"})).json()
+        refused = [t for t in sessions["items"] if t["auth_status"] != "Accepted"]
+        assert len(refused) == 1
+        assert refused[0]["auth_reason"].startswith("monthly energy budget of access group")
     finally:
         await st.close()

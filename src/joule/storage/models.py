@@ -468,6 +468,8 @@ class Transaction(Base):
     id_token: Mapped[str | None] = mapped_column(String(255), nullable=True)
     id_token_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     auth_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Why the starting token got its status (issue 5: 1.6 can only say Invalid / Blocked).
+    auth_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | completed
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

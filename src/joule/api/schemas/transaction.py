@@ -31,6 +31,9 @@ class TransactionRead(BaseModel):
     auth_status: str | None = Field(
         description="the id token's status when the transaction started (C16 §4.8, E05.FR.01)"
     )
+    auth_reason: str | None = Field(
+        description="why the token got that status (access rules, issue 5), e.g. a time window"
+    )
     offline: bool = Field(description="delivered after the station was offline (E04.FR.03)")
     stale: bool = Field(
         description="the station rebooted or started anew without ending it (scenario 11, Q23)"
@@ -58,6 +61,7 @@ class TransactionRead(BaseModel):
             incomplete=bool(tx.missing_seq_nos),
             missing_seq_nos=tx.missing_seq_nos,
             auth_status=tx.auth_status,
+            auth_reason=tx.auth_reason,
             offline=bool(tx.offline),
             stale=bool(tx.stale),
         )

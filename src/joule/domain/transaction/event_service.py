@@ -296,6 +296,7 @@ async def _verify(
         tx.id_token = uid
         tx.id_token_type = facts.id_token_type
         tx.auth_status = decision.status
+        tx.auth_reason = decision.reason[:200]
     return decision
 
 

@@ -128,6 +128,7 @@ async def start(
         meter_start_wh=meter_start,
         reservation_id=reservation_id,
     )
+    tx.auth_reason = decision.reason[:200]  # 1.6 says only Invalid / Blocked; this says why
     if reservation_id is not None:
         # C16 §5.13: a start with the reservationId ends the reservation (used).
         await reservation_state.mark_used(
