@@ -21,10 +21,10 @@ from joule.runtime import Joule
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, api_client, ocpp_url
 from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import PASSWORD
+from tests.web.browser import Page, expect, log_in, page, shot
 from tests.web.conftest import base_url
-from tests.web.test_browser import Page, expect, log_in, page, shot
 
-__all__ = ["page"]  # the Playwright page fixture, shared with test_browser.py
+__all__ = ["page"]  # the Playwright page fixture of tests/web/browser.py
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -1,7 +1,7 @@
 """The driver portal in a real browser (Playwright + Chromium) against a real Joule: a driver logs
 in, sees a session, blocks a lost card, and a connected station is then refused that card.
 
-Skipped with the reason where no Chromium is installed (test_browser.py has the same guard).
+Skipped with the reason where no Chromium is installed (tests/web/browser.py).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import httpx
 from joule.runtime import Joule
 from tests.api.test_driver_me import DRIVER_PASSWORD, add_driver
 from tests.e2e.test_commands import booted
+from tests.web.browser import Page, expect, page, shot
 from tests.web.conftest import base_url
-from tests.web.test_browser import Page, expect, page, shot
 
-__all__ = ["page"]  # the Playwright page fixture, shared with test_browser.py
+__all__ = ["page"]  # the Playwright page fixture of tests/web/browser.py
 
 
 async def test_a_driver_blocks_a_lost_card_and_the_station_refuses_it(
