@@ -17,6 +17,7 @@ from joule.storage.uow import UnitOfWork
 from tests.e2e.conftest import MakeJoule, api_client, ocpp_url
 from tests.e2e.test_commands import booted
 from tests.web.browser import Page, expect, log_in, page, shot
+from tests.web.conftest import base_url
 
 __all__ = ["page"]  # the fixture
 
@@ -136,6 +137,16 @@ async def test_configuration_edited_in_place(open_joule: Joule, fleet: Fleet, pa
     readonly = page.locator('#config-table tr[data-key="NumberOfConnectors"]')
     await expect(readonly.locator("form")).to_have_count(0)
     await shot(page, "configuration")
+
+    # 2.0.1: device-model variables through GetVariables / SetVariables, the same table.
+    await page.goto(f"{base_url(open_joule)}/ui/stations/WEB-00002")
+    await page.get_by_role("button", name="Read from station").click()
+    key = "OCPPCommCtrlr.HeartbeatInterval"
+    row = page.locator(f'#config-table tr[data-key="{key}"]')
+    await row.get_by_label(f"value of {key}").fill("120")
+    await row.get_by_role("button", name="Save").click()
+    await expect(row.locator('[data-field="answer"]')).to_have_text("Accepted")
+    await expect(row.get_by_label(f"value of {key}")).to_have_value("120")
 
 
 def _at(minutes: float) -> str:
