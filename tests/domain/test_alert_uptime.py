@@ -91,3 +91,22 @@ async def test_evaluator_reads_the_uptime_from_the_status_history(
     await committer.run(relax)
     [cleared] = [c for c in await evaluator.evaluate() if c.alert["rule"] == rules.UPTIME_BELOW]
     assert cleared.event == "alert.resolved"
+
+
+async def test_uptime_is_recomputed_at_most_every_refresh(committer: GroupCommitter) -> None:
+    await add_station(committer, at=T0)
+    await status(committer, "Available", 0)
+    memo = service.UptimeMemo(refresh_s=300)
+    now = T0 + timedelta(hours=48)
+
+    async def get(at_s: float) -> dict[str, Decimal | None]:
+        async def work(uow: UnitOfWork) -> dict[str, Decimal | None]:
+            return await memo.get(uow.session, days=7, now=now + timedelta(seconds=at_s))
+
+        return await committer.read(work)
+
+    assert (await get(0))["CS-1"] == Decimal(100)
+    await status(committer, "Faulted", 47)  # an hour out, just before `now`
+    assert (await get(60))["CS-1"] == Decimal(100)  # a minute later: the memo answers
+    fresh = (await get(301))["CS-1"]
+    assert fresh is not None and fresh < Decimal(98)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from joule.domain.alerting import rules
 from joule.domain.alerting.service import (
     AlertChanged,
+    UptimeMemo,
     load_snapshot,
     open_counts,
     reconcile,
@@ -64,6 +65,7 @@ class AlertEvaluator:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.evaluations = 0
+        self._uptimes = UptimeMemo()
 
     async def on_event(self, event: object) -> None:
         """Bus subscriber: a relevant event brings the next evaluation forward."""
@@ -88,7 +90,10 @@ class AlertEvaluator:
 
             async def read(uow: UnitOfWork) -> tuple[dict[str, rules.RuleSettings], rules.Snapshot]:
                 settings = await rule_settings(uow.session)
-                return settings, await load_snapshot(uow.session, settings, now=now)
+                snapshot = await load_snapshot(
+                    uow.session, settings, now=now, uptimes=self._uptimes
+                )
+                return settings, snapshot
 
             settings, snapshot = await self._committer.read(read)
             findings = rules.evaluate(

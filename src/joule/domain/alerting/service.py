@@ -114,8 +114,39 @@ async def update_rule(
 # -- evaluation ----------------------------------------------------------------------------
 
 
+class UptimeMemo:
+    """Uptime over days moves slowly: the evaluator recomputes it at most every `refresh_s`,
+    not on every StatusNotification burst (the other inputs are cheap, this one reads history)."""
+
+    def __init__(self, refresh_s: float = 300.0) -> None:
+        self.refresh_s = refresh_s
+        self._key: tuple[int, datetime] | None = None
+        self._values: dict[str, Decimal | None] = {}
+
+    async def get(
+        self, session: AsyncSession, *, days: int, now: datetime
+    ) -> dict[str, Decimal | None]:
+        """Each station's uptime percent over the last `days` (a day of history at least)."""
+        if self._key is not None:
+            same_days, at = self._key
+            if same_days == days and timedelta(0) <= now - at < timedelta(seconds=self.refresh_s):
+                return self._values
+        found = await uptime.station_uptimes(session, since=now - timedelta(days=days), until=now)
+        self._values = {
+            sid: u.total.percent
+            for sid, u in found.items()
+            if max(p.period_s for p in u.ports.values()) >= rules.UPTIME_MIN_OBSERVED_S
+        }
+        self._key = (days, now)
+        return self._values
+
+
 async def load_snapshot(
-    session: AsyncSession, settings: dict[str, RuleSettings], *, now: datetime
+    session: AsyncSession,
+    settings: dict[str, RuleSettings],
+    *,
+    now: datetime,
+    uptimes: UptimeMemo | None = None,
 ) -> Snapshot:
     """Read what the enabled rules need, and nothing for disabled ones."""
 
@@ -128,15 +159,10 @@ async def load_snapshot(
         since = now - timedelta(minutes=config.params["minutes"])
         for boot in await repo.boots_since(session, since):
             boots.setdefault(boot.station_id, []).append(_utc(boot.at))
-    uptimes: dict[str, Decimal | None] = {}
+    uptime_of: dict[str, Decimal | None] = {}
     if config := on(rules.UPTIME_BELOW):
-        since = now - timedelta(days=config.params["days"])
-        found = await uptime.station_uptimes(session, since=since, until=now)
-        uptimes = {
-            sid: u.total.percent
-            for sid, u in found.items()
-            if max(p.period_s for p in u.ports.values()) >= rules.UPTIME_MIN_OBSERVED_S
-        }
+        memo = uptimes or UptimeMemo(refresh_s=0)
+        uptime_of = await memo.get(session, days=config.params["days"], now=now)
     stations = tuple(
         StationState(
             station_id=r.id,
@@ -148,7 +174,7 @@ async def load_snapshot(
             status=r.status,
             error_code=r.error_code,
             boots=tuple(boots.get(r.id, ())),
-            uptime=uptimes.get(r.id),
+            uptime=uptime_of.get(r.id),
         )
         for r in await repo.known_stations(session)
     )
