@@ -14,7 +14,7 @@ from joule.domain.driver.service import get_driver
 from joule.domain.events import AccessChanged
 from joule.domain.registry.rules import UNSET, TokenStatus, TokenType, Unset, check_token_uid
 from joule.kit.errors import Invalid, NotFound
-from joule.storage.models import IdToken
+from joule.storage.models import Driver, IdToken
 from joule.storage.repositories import token as tokens
 from joule.storage.uow import UnitOfWork
 
@@ -71,6 +71,14 @@ def check_max_concurrent(value: int) -> int:
     return value
 
 
+async def owning_organisation(session: AsyncSession, token: IdToken) -> str | None:
+    """The token's organisation, else its driver's (access-model: token → token or driver)."""
+    if token.organisation_id is not None or token.driver_id is None:
+        return token.organisation_id
+    driver = await session.get(Driver, token.driver_id)
+    return driver.organisation_id if driver is not None else None
+
+
 async def _driver(session: AsyncSession, scope: Scope, driver_id: int | None) -> int | None:
     if driver_id is None:
         return None
@@ -99,7 +107,7 @@ async def create_token(uow: UnitOfWork, scope: Scope, spec: TokenSpec, *, at: da
     changed(
         uow,
         scope,
-        organisation_id=organisation_id,
+        organisation_id=await owning_organisation(session, token),
         action="token.create",
         object_type="token",
         object_id=token.uid,
@@ -197,7 +205,7 @@ async def update_token(
         changed(
             uow,
             scope,
-            organisation_id=token.organisation_id,
+            organisation_id=await owning_organisation(session, token),
             action=action,
             object_type="token",
             object_id=token.uid,
