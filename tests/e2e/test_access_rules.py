@@ -119,6 +119,14 @@ async def test_employees_group_rules(joule: Joule, api: httpx.AsyncClient, versi
         assert await authorize(office, "OUTSIDER-5", version) == elsewhere
         assert await authorize(office, "BLOCKED-3", version) == "Blocked"
         assert await authorize(office, "EXPIRED-4", version) == "Expired"
+        # A remote start is judged by the same rules before anything is sent (ADR 0009).
+        refused = await api.post(f"/stations/NIGHT-{v}/start", json={"uid": "EMP-1", "evse_id": 1})
+        assert refused.status_code == 409
+        assert "outside the access rules' hours" in refused.text
+        for action in ("RemoteStartTransaction", "RequestStartTransaction"):
+            office.answers[action] = lambda action, payload: {"status": "Accepted"}
+        started = await api.post(f"/stations/OFFICE-{v}/start", json={"uid": "EMP-1", "evse_id": 1})
+        assert started.status_code == 200, started.text
     finally:
         for st in (office, night, depot):
             await st.close()
