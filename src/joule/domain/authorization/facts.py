@@ -150,9 +150,13 @@ async def load(
     if token is None:
         return AccessFacts(token=None, presented_type=presented_type)
     driver = await session.get(Driver, token.driver_id) if token.driver_id is not None else None
-    parents = await access.organisation_parents(session)
-    facts = token_facts(token, driver, parents)
     view = await station_view(session, station_id) if station_id is not None else None
+    owner = token.organisation_id or (driver.organisation_id if driver is not None else None)
+    # The organisation tree matters for a token of some network or a non-public station only;
+    # the common case (network-wide token, public station) skips the query.
+    needs_tree = owner is not None or (view is not None and view.access_mode != PUBLIC)
+    parents = await access.organisation_parents(session) if needs_tree else {}
+    facts = token_facts(token, driver, parents)
     station = (
         await station_facts(session, view, evse_id=evse_id, parents=parents)
         if view is not None
