@@ -104,6 +104,7 @@ async def test_a_real_alert_is_acknowledged(open_joule: Joule, fleet: Fleet, pag
     row = page.locator("table.alerts tbody tr").filter(has_text="GroundFailure")
     await expect(row).to_have_count(1, timeout=5000)
     await expect(row.locator('[data-field="state"]')).to_have_text("open")
+    await expect(page.locator("#alerts-total")).to_have_text("1")
     await row.get_by_role("button", name="Acknowledge").click()
     await expect(row.locator('[data-field="state"]')).to_have_text("acknowledged")
     await expect(row).to_contain_text("admin@example.test")

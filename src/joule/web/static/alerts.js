@@ -12,7 +12,13 @@
     pending = null;
     fetch(box.dataset.fragment, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) { box.innerHTML = html; } })  // server-escaped HTML
+      .then(function (html) {
+        if (html === null) { return; }
+        box.innerHTML = html;  // server-rendered, escaped HTML
+        var total = box.querySelector("[data-alerts-total]");
+        var shown = document.getElementById("alerts-total");
+        if (total && shown) { shown.textContent = total.dataset.alertsTotal; }
+      })
       .catch(function () { /* the next event tries again */ });
   }
   document.addEventListener("joule:AlertChanged", function () {
