@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # Local authorization lists (domain/locallist): access changes are gathered for `debounce`
     # before the affected stations are synced; a (re)connected station is reconciled after
     # `settle` (its boot answer first); every station is reconciled every `interval` (0: never).
+    # Off: lists are only pushed on demand (POST /stations/{id}/local-list/sync).
+    local_lists_auto: bool = True
     local_list_debounce_s: float = Field(default=0.5, ge=0)
     local_list_settle_s: float = Field(default=1.0, ge=0)
     local_list_interval_s: float = Field(default=900.0, ge=0)

@@ -49,11 +49,14 @@ class LocalLists:
             concurrency=settings.local_list_concurrency,
             node=node,
         )
+        self._auto = settings.local_lists_auto
         self._unsubscribe: Callable[[], None] | None = None
 
     async def start(self, app: FastAPI, bus: EventBus) -> None:
         """Add the routes, subscribe to the bus, start the periodic reconciliation."""
         routes.install(app, self.service)
+        if not self._auto:
+            return  # on demand only (JOULE_LOCAL_LISTS_AUTO=false)
         await self.keeper.start()
         self._unsubscribe = bus.subscribe(self.keeper.on_event)
 

@@ -33,6 +33,9 @@ async def make_joule(database_url: str) -> AsyncIterator[MakeJoule]:
             "admin_password": ADMIN_PASSWORD,
             "jwt_secret": "test-secret-test-secret-test-secret",
             "call_timeout_s": 3.0,
+            # No unsolicited local-list CALLs to test stations (tests/e2e/test_local_list.py
+            # turns it on): tests here count the frames their stations receive.
+            "local_lists_auto": False,
             **overrides,
         }
         joule = Joule(Settings(**values))

@@ -38,6 +38,7 @@ VERSIONS = [OcppVersion.V16, OcppVersion.V201]
 NOW = datetime.now(UTC)
 EXPIRY = datetime(2030, 6, 30, 12, 0, tzinfo=UTC)
 FAST = {
+    "local_lists_auto": True,
     "local_list_debounce_s": 0.1,
     "local_list_settle_s": 0.1,
     "local_list_interval_s": 0,
@@ -248,6 +249,7 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
     assert len(await sent(api, b.station_id, "SendLocalList")) == b_before
 
     # On demand: GetLocalListVersion agrees, nothing to send.
+    await eventually(lambda: idle(joule))
     resp = await api.post(f"/stations/{a.station_id}/local-list/sync")
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "in_sync" and resp.json()["update_type"] is None
@@ -259,6 +261,12 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def idle(joule: Joule) -> bool:
+    """No local list sync pending or running."""
+    assert joule.local_lists is not None
+    return not joule.local_lists.keeper.busy
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=str)
@@ -292,6 +300,7 @@ async def test_a_station_out_of_step_gets_a_full_update(
     assert "stranger" not in held(a)
 
     # Reconcile on demand: GetLocalListVersion reports another version → Full update.
+    await eventually(lambda: idle(joule))
     a.chargepoint.auth.update_list(77, "Differential", {"STRANGER": "Accepted"})
     resp = await api.post(f"/stations/{a.station_id}/local-list/sync")
     assert resp.status_code == 200, resp.text
@@ -382,7 +391,7 @@ async def test_a_16_station_without_the_local_list_profile_is_left_alone(
     await eventually(unsupported, timeout=10)
     for _ in range(3):  # repeated changes: no retry storm at a station without a list
         await changed(joule, f"ACME{sfx}", "a change")
-    await eventually(lambda: _true(not joule.local_lists or not joule.local_lists.keeper._tasks))
+    await eventually(lambda: idle(joule))
     assert await sent(api, a.station_id, "SendLocalList") == []
     assert len(await sent(api, a.station_id, "GetConfiguration")) == 1
     await a.stop()
@@ -478,6 +487,7 @@ async def test_a_refused_update_is_recorded_and_the_next_sync_is_full(
         return bool(state["status"] == "failed" and state["last_error"] == "Failed")
 
     await eventually(failed, timeout=10)
+    await eventually(lambda: idle(joule))  # the connect and boot reconciliations are done
     assert held(a) == {}
     a.chargepoint.auth.max_entries = 10  # room made on the station
     resp = await api.post(f"/stations/{a.station_id}/local-list/sync")

@@ -94,6 +94,12 @@ class LocalListKeeper:
                 await task
         self._tasks.clear()
 
+    @property
+    def busy(self) -> bool:
+        """Whether any sync is pending or running (tests and drain wait on it)."""
+        flushing = self._flush is not None and not self._flush.done()
+        return flushing or bool(self._tasks) or bool(self._pending_orgs)
+
     async def on_event(self, event: object) -> None:
         """Bus subscriber: never blocks the publisher, work goes to background tasks."""
         if isinstance(event, AccessChanged):

@@ -136,6 +136,11 @@ class _Snapshot:
     known: station_limits.Known
 
 
+def _not_implemented(error: Exception) -> bool:
+    """A CALLERROR saying the station does not do this at all (no point asking again)."""
+    return isinstance(error, StationCallError) and error.code in ("NotImplemented", "NotSupported")
+
+
 def _version(value: str | None) -> OcppVersion | None:
     try:
         return OcppVersion(value) if value is not None else None
@@ -225,6 +230,10 @@ class LocalListService:
                     station_id, snapshot.version, "GetLocalListVersion", {}, actor
                 )
             except (StationOffline, StationTimeout, StationCallError) as error:
+                if _not_implemented(error):  # a station without the message has no list
+                    return await self._finish_unsupported(
+                        station_id, snapshot.confirmed, f"GetLocalListVersion: {error}"
+                    )
                 return await self._finish_failed(station_id, snapshot.confirmed, str(error))
             reported = answer.get("listVersion", answer.get("versionNumber"))
             if snapshot.version is OcppVersion.V16 and reported == -1:
@@ -360,10 +369,7 @@ class LocalListService:
             try:
                 answer = await self._call(station_id, version, "SendLocalList", payload, actor)
             except (StationOffline, StationTimeout, StationCallError) as failure:
-                if isinstance(failure, StationCallError) and failure.code in (
-                    "NotSupported",
-                    "NotImplemented",
-                ):
+                if _not_implemented(failure):
                     status, error = UNSUPPORTED, f"SendLocalList: {failure}"
                 else:
                     status, error = FAILED, f"SendLocalList: {failure}"
