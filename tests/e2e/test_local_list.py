@@ -32,6 +32,7 @@ from joule.storage.models import (
 )
 from joule.storage.uow import UnitOfWork
 from tests.e2e.conftest import MakeJoule, api_client, ocpp_url
+from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import eventually
 
 VERSIONS = [OcppVersion.V16, OcppVersion.V201]
@@ -590,4 +591,27 @@ async def test_changes_through_the_api_reach_the_affected_station(
     assert [r["updateType"] for r in await sent(api, b.station_id, "SendLocalList")] == ["Full"]
     await a.stop()
     await b.stop()
+    await api.aclose()
+
+
+async def test_a_station_that_does_not_answer_costs_one_call_per_round(
+    make_joule: MakeJoule,
+) -> None:
+    sfx = "-s16"
+    joule = await make_joule(**FAST, call_timeout_s=0.5)
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    st = await TestStation.connect(ocpp_url(joule), f"LL-A{sfx}", subprotocols=["ocpp1.6"])
+    st.silent = True  # takes CALLs, never answers
+    boot = await st.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "M"})
+    assert boot["status"] == "Accepted"
+
+    async def failed() -> bool:
+        state = (await api.get(f"/stations/{st.station_id}/local-list")).json()
+        return bool(state["status"] == "failed") and await idle(joule)
+
+    await eventually(failed, timeout=10)
+    # The limits were asked and never answered: no GetLocalListVersion, no list sent after it.
+    assert [c[2] for c in st.received_calls] == ["GetConfiguration"]
+    await st.close()
     await api.aclose()

@@ -220,7 +220,10 @@ class LocalListService:
             if snapshot.status == UNSUPPORTED and not rediscover:
                 return SyncResult(station_id, UNSUPPORTED, snapshot.confirmed)
             if rediscover:
-                known = await self._discover(station_id, snapshot.version, actor)
+                try:
+                    known = await self._discover(station_id, snapshot.version, actor)
+                except (StationOffline, StationTimeout) as error:
+                    return await self._finish_failed(station_id, snapshot.confirmed, str(error))
                 if known.unsupported is not None:
                     return await self._finish_unsupported(
                         station_id, snapshot.confirmed, known.unsupported
@@ -299,7 +302,10 @@ class LocalListService:
             return SyncResult(station_id, UNSUPPORTED, snapshot.confirmed)
         known = snapshot.known
         if not known.complete and not rediscovered:
-            known = await self._discover(station_id, version, actor)
+            try:
+                known = await self._discover(station_id, version, actor)
+            except (StationOffline, StationTimeout) as error:
+                return await self._finish_failed(station_id, snapshot.confirmed, str(error))
         if known.unsupported is not None:
             return await self._finish_unsupported(station_id, snapshot.confirmed, known.unsupported)
         limits = known.limits
@@ -473,9 +479,11 @@ class LocalListService:
         action, payload = station_limits.query(version)
         try:
             answer = await self._call(station_id, version, action, payload, actor)
-        except (StationOffline, StationTimeout, StationCallError) as error:
+        except StationCallError as error:  # it does not say: go on without limits
             log.info("could not read the local list limits of %s: %s", station_id, error)
             return station_limits.Known.unknown()
+        # StationOffline / StationTimeout propagate: a station that does not answer now will
+        # not answer the list either (no second wait for nothing).
         rows = station_limits.from_answer(version, answer)
         at = self.clock.now()
 
