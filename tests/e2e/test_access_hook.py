@@ -152,3 +152,41 @@ async def test_down_hook_uses_the_fallback_and_every_token_mode(make_joule: Make
         assert (await authorize(st, "EXT-OK"))["status"] == "Invalid"
     finally:
         await st.close()
+
+
+async def test_hook_judges_a_16_start_and_the_reason_is_kept(
+    make_joule: MakeJoule, hook: HookServer
+) -> None:
+    hook.verdicts = {"EXT-16": {"status": "Blocked"}}
+    joule = await make_joule(auth_hook_url=hook.url, auth_hook_timeout_ms=2000)
+    api = await api_client(joule)
+    try:
+        resp = await api.post("/stations", json={"id": "HOOK-16", "password": PASSWORD})
+        assert resp.status_code == 201, resp.text
+        st = await TestStation.connect(
+            ocpp_url(joule), "HOOK-16", subprotocols=["ocpp1.6"], password=PASSWORD
+        )
+        for action in ("SendLocalList", "ClearCache"):
+            st.answers[action] = lambda a, p: {"status": "Accepted"}
+        st.answers["GetLocalListVersion"] = lambda a, p: {"listVersion": 0}
+        try:
+            boot = {"chargePointVendor": "Acme", "chargePointModel": "AC22"}
+            assert (await st.call("BootNotification", boot))["status"] == "Accepted"
+            start = await st.call(
+                "StartTransaction",
+                {
+                    "connectorId": 2,
+                    "idTag": "EXT-16",
+                    "meterStart": 0,
+                    "timestamp": "2026-11-28T08:00:00Z",
+                },
+            )
+            assert start["idTagInfo"]["status"] == "Blocked"
+            assert hook.requests[-1]["for_start"] is True
+            assert hook.requests[-1]["evse_id"] == 2
+            sessions = (await api.get("/transactions", params={"station_id": "HOOK-16"})).json()
+            assert sessions["items"][0]["auth_reason"] == "authorization hook: Blocked"
+        finally:
+            await st.close()
+    finally:
+        await api.aclose()
