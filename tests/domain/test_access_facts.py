@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from tests.domain.helpers import V16, V201, handle
 
 from joule.domain.authorization import handlers as _authorization_handlers  # noqa: F401
@@ -259,3 +260,33 @@ async def test_local_list_entries(committer: GroupCommitter) -> None:
     # Public depot of rival: rival's tokens only (acme's are another network's).
     assert await entries("CS-DEPOT") == {"RIV-4": "Accepted"}
     assert await entries("CS-UNKNOWN") == {}
+
+
+async def test_local_list_mixed_station_and_refused_members(committer: GroupCommitter) -> None:
+    await _world(committer)
+
+    async def change(uow: UnitOfWork) -> None:
+        s = uow.session
+        site = await s.get(Site, "office")
+        assert site is not None
+        site.access_mode = "mixed"
+        ada = await s.scalar(select(Driver).where(Driver.name == "Ada"))
+        assert ada is not None
+        ada.status = "Blocked"
+        family = await s.scalar(select(IdToken).where(IdToken.uid == "FAM-2"))
+        assert family is not None
+        family.expiry = WORKDAY - timedelta(days=1)
+
+    await committer.run(change)
+
+    async def entries(uow: UnitOfWork) -> dict[str, str]:
+        found = await local_list_entries(uow.session, "CS-OFFICE", WORKDAY)
+        return {e.uid: e.status for e in found}
+
+    # Mixed: every token of the network (public hours), the driver's cards Blocked, FAM-2 Expired;
+    # the rival's token is another network's and stays out.
+    assert await committer.read(entries) == {
+        "EMP-1": "Blocked",
+        "BLK-3": "Blocked",
+        "FAM-2": "Expired",
+    }
