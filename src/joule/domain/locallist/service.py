@@ -264,7 +264,10 @@ class LocalListService:
             station = await listing.get_station(session, station_id)
             if station is None:
                 raise NotFound(f"station {station_id} not found")
-            version = _version(station.ocpp_version)
+            # Only an accepted station is sent CALLs of ours (B02/B03: not while Pending or
+            # Rejected; 1.6 §4.2 likewise).
+            accepted = station.boot_status == "Accepted" and station.registration == "accepted"
+            version = _version(station.ocpp_version) if accepted else None
             state = await repo.get_state(session, station_id)
             held = {
                 key(row.uid): _entry(row) for row in await repo.held_entries(session, station_id)
