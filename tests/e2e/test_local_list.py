@@ -7,6 +7,7 @@ the routes that change tokens, groups and rules do.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -613,5 +614,20 @@ async def test_a_station_that_does_not_answer_costs_one_call_per_round(
     await eventually(failed, timeout=10)
     # The limits were asked and never answered: no GetLocalListVersion, no list sent after it.
     assert [c[2] for c in st.received_calls] == ["GetConfiguration"]
+    await st.close()
+    await api.aclose()
+
+
+async def test_a_station_awaiting_registration_is_sent_nothing(make_joule: MakeJoule) -> None:
+    joule = await make_joule(**FAST, unknown_stations="pending")
+    api = await api_client(joule)
+    st = await TestStation.connect(ocpp_url(joule), "LL-UNKNOWN", subprotocols=["ocpp1.6"])
+    boot = await st.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "M"})
+    assert boot["status"] == "Pending"  # B02: until an operator accepts it
+    await asyncio.sleep(0.5)  # longer than the settle delay
+    await eventually(lambda: idle(joule))
+    assert st.received_calls == []
+    state = (await api.get("/stations/LL-UNKNOWN/local-list")).json()
+    assert state["status"] == "pending" and state["version"] == 0
     await st.close()
     await api.aclose()
