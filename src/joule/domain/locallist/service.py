@@ -214,7 +214,7 @@ class LocalListService:
         `rediscover` (after a boot) asks the station for its limits and support again.
         """
         async with self._lock(station_id):
-            snapshot = await self._read(station_id)
+            snapshot = await self._read(station_id, target=False)
             if snapshot.version is None or not self.sender.is_connected(station_id):
                 return SyncResult(station_id, PENDING, snapshot.confirmed)
             if snapshot.status == UNSUPPORTED and not rediscover:
@@ -256,7 +256,9 @@ class LocalListService:
 
     # -- one sync -------------------------------------------------------------------------------
 
-    async def _read(self, station_id: str) -> _Snapshot:
+    async def _read(self, station_id: str, *, target: bool = True) -> _Snapshot:
+        """The station's version and list state, and (target=True) what it holds and should
+        hold; reconcile asks without the target, which is the costly part."""
         now = self.clock.now()
 
         async def work(uow: UnitOfWork) -> _Snapshot:
@@ -269,33 +271,38 @@ class LocalListService:
             accepted = station.boot_status == "Accepted" and station.registration == "accepted"
             version = _version(station.ocpp_version) if accepted else None
             state = await repo.get_state(session, station_id)
-            held = {
-                key(row.uid): _entry(row) for row in await repo.held_entries(session, station_id)
-            }
-            target = [_entry(item) for item in await self.source(session, station_id, now)]
-            groups = {e.group_id for e in target if e.group_id} | {
-                e.group_id for e in held.values() if e.group_id
-            }
-            known = await station_limits.stored(session, station_id, version)
             confirmed = state.version if state is not None else 0
             highest = max(confirmed, state.target_version) if state is not None else 0
-            return _Snapshot(
+            snapshot = _Snapshot(
                 version=version,
                 status=state.status if state is not None else PENDING,
                 confirmed=confirmed,
                 next_version=highest + 1,
-                held=held,
-                target=target,
-                group_types=await repo.token_types(session, groups),
-                known=known,
+                held={},
+                target=[],
+                group_types={},
+                known=station_limits.Known.unknown(),
             )
+            if not target or version is None:
+                return snapshot
+            snapshot.held = {
+                key(row.uid): _entry(row) for row in await repo.held_entries(session, station_id)
+            }
+            snapshot.target = [_entry(item) for item in await self.source(session, station_id, now)]
+            groups = {e.group_id for e in snapshot.target if e.group_id} | {
+                e.group_id for e in snapshot.held.values() if e.group_id
+            }
+            snapshot.group_types = await repo.token_types(session, groups)
+            snapshot.known = await station_limits.stored(session, station_id, version)
+            return snapshot
 
         return await self.committer.read(work)
 
     async def _sync(
         self, station_id: str, *, full: bool, actor: str, rediscovered: bool = False
     ) -> SyncResult:
-        snapshot = await self._read(station_id)
+        # A station away is reconciled when it comes back: no target computed for it now.
+        snapshot = await self._read(station_id, target=self.sender.is_connected(station_id))
         version = snapshot.version
         if version is None or not self.sender.is_connected(station_id):
             # Reconciled when it (re)connects: GetLocalListVersion then the update it needs.
