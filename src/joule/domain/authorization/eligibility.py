@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.access.scope import subtree
 from joule.domain.authorization.facts import ancestors, network_of, rule_facts, station_view
 from joule.domain.authorization.rules import (
     ACCEPTED,
@@ -65,6 +67,23 @@ def _rule_lasts(rule: AccessRule, now: datetime) -> bool:
     return rule.valid_until is None or aware(rule.valid_until) > aware(now)
 
 
+def _candidates(
+    network: str | None, parents: Mapping[str, str | None], member_ids: set[int] | None
+) -> ColumnElement[bool]:
+    # Narrow in SQL: listed statuses, the station's network (or network-wide), group members.
+    condition: ColumnElement[bool] = IdToken.status.in_(sorted(_LISTED))
+    if network is not None:
+        orgs = sorted(subtree(parents, network))
+        condition = condition & or_(
+            IdToken.organisation_id.in_(orgs),
+            IdToken.organisation_id.is_(None)
+            & or_(Driver.organisation_id.is_(None), Driver.organisation_id.in_(orgs)),
+        )
+    if member_ids is not None:
+        condition = condition & IdToken.id.in_(sorted(member_ids))
+    return condition
+
+
 async def local_list_entries(
     session: AsyncSession, station_id: str, now: datetime
 ) -> list[LocalEntry]:
@@ -93,7 +112,8 @@ async def local_list_entries(
         if not member_ids:
             return []
     entries: list[LocalEntry] = []
-    for token, driver in await access.tokens_with_drivers(session):
+    found = await access.tokens_with_drivers(session, _candidates(network, parents, member_ids))
+    for token, driver in found:
         if member_ids is not None and token.id not in member_ids:
             continue
         token_network = _network(token, driver, parents)
