@@ -13,9 +13,10 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
+from joule.api.routes.driver_me import issue_driver_token
 from joule.domain.operator.login import LOCK_FOR, MAX_FAILURES
 from joule.kit.clock import FixedClock
-from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, PASSWORD, Login
+from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, NOW, PASSWORD, SECRET, Login
 from tests.api.orgs import make_operator, ok
 
 EMAIL = "user@example.test"
@@ -177,3 +178,13 @@ async def test_reset_requests_reveal_nothing_and_need_mail_or_an_admin(
     assert outside.status_code == 404  # another organisation's operator does not exist for it
     viewer = await make_operator(admin, login, "v@example.test", "viewer", None)
     assert (await viewer.post("/auth/password-reset", json={"email": EMAIL})).status_code == 503
+
+
+async def test_a_driver_token_never_opens_operator_endpoints(
+    admin: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    me = await ok(await admin.get("/operators/me"), 200)
+    # A driver whose id equals the admin's id: the audience, not the number, keeps them apart.
+    driver_token = issue_driver_token(driver_id=me["id"], secret=SECRET, now=NOW, ttl_s=3600)
+    resp = await anon.get("/operators/me", headers={"Authorization": f"Bearer {driver_token}"})
+    assert resp.status_code == 401

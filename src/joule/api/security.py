@@ -58,6 +58,9 @@ def read_token(token: str, *, secret: str, now: datetime) -> TokenClaims:
         )
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from error
+    if "aud" in claims:
+        # Audience-bound tokens (drivers' joule-driver) are someone else's: never an operator's.
+        raise InvalidToken("a token for another audience")
     exp, sub, role = claims.get("exp"), claims.get("sub"), claims.get("role")
     iat = claims.get("iat")
     if not isinstance(exp, int) or not isinstance(sub, str) or not isinstance(role, str):
