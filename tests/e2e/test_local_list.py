@@ -400,7 +400,9 @@ async def test_a_16_station_without_the_local_list_profile_is_left_alone(
     await api.aclose()
 
 
-async def test_viewer_may_read_but_not_sync_and_offline_is_409(make_joule: MakeJoule) -> None:
+async def test_viewer_may_read_but_not_sync_others_see_404_and_offline_is_409(
+    make_joule: MakeJoule,
+) -> None:
     sfx = "-v16"
     joule = await make_joule(**FAST)
     api = await api_client(joule)
@@ -417,6 +419,22 @@ async def test_viewer_may_read_but_not_sync_and_offline_is_409(make_joule: MakeJ
     assert (await viewer.post(f"/stations/{station_id}/local-list/sync")).status_code == 403
     assert (await api.post(f"/stations/{station_id}/local-list/sync")).status_code == 409
     assert (await api.get("/stations/NOPE/local-list")).status_code == 404
+    # Another network's operator: the station does not exist for them (404, not 403).
+    resp = await api.post(
+        "/operators",
+        json={
+            "email": "other@example.test",
+            "password": "other-password-1",
+            "role": "operator",
+            "organisation_id": f"OTHER{sfx}",
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    other = await api_client(joule, "other@example.test", "other-password-1")
+    assert (await other.get(f"/stations/{station_id}/local-list")).status_code == 404
+    assert (await other.post(f"/stations/{station_id}/local-list/sync")).status_code == 404
+    assert (await other.get(f"/stations/LL-B{sfx}/local-list")).status_code == 200
+    await other.aclose()
     await viewer.aclose()
     await api.aclose()
 
