@@ -117,7 +117,8 @@
       .catch(function () { /* the next event or reconnect tries again */ });
   }
   // Counts need a read of the fleet: coalesce bursts of events into one read.
-  function scheduleRefresh() { if (!pending) { pending = setTimeout(refresh, 300); } }
+  // (The alerts page shows no counts or stations: it follows AlertChanged only.)
+  function scheduleRefresh() { if (!pending && mode !== "alerts") { pending = setTimeout(refresh, 300); } }
 
   var url = "/ui/live/events" + (stationId ? "?station_id=" + encodeURIComponent(stationId) : "");
   var source = new EventSource(url);
