@@ -249,6 +249,7 @@ class Joule:
             sink=monitoring.metered_sink(self.bus),
             observer=monitoring.metered_observer(self.activity),
             reuse_port=self.reuse_port,
+            clock=self.clock,
         )
         await self.gateway.start()
         secret = await _jwt_secret(committer, s.jwt_secret)

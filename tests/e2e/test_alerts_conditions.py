@@ -46,7 +46,7 @@ class Clocked:
 
 @pytest.fixture
 async def clocked(database_url: str) -> AsyncIterator[Clocked]:
-    # Starts at the real time: the gateway stamps frames (e.g. boot records) with the real clock.
+    # Starts at the real time: JWTs and the stations' own timestamps are real-time based.
     clock = FixedClock(datetime.now(UTC))
     settings = Settings(
         host="127.0.0.1",

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -15,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from joule.bus.envelopes import StationCall
 from joule.gateway.auth import boot_identity_mismatch
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess
+from joule.kit.clock import Clock, SystemClock
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
 from joule.kit.logging import bind_message, unbind_message
 from joule.ocpp import validation
@@ -57,8 +57,12 @@ class StationConnection:
         on_boot_status: Callable[[str, str], None] | None = None,
         faults: frozenset[tuple[str, str]] = frozenset(),
         certificate_cn: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.station_id = station_id
+        # Joule's one clock (kit/clock): received_at drives authorization windows, budgets and
+        # stored times, so it must be the same clock the domain and the tests move.
+        self._clock: Clock = clock or SystemClock()
         self.version = version
         self.socket = socket
         self.security_profile = security_profile
@@ -164,7 +168,7 @@ class StationConnection:
             message_id=request.message_id,
             action=request.action,
             payload=request.payload,
-            received_at=datetime.now(UTC),
+            received_at=self._clock.now(),
             station_timezone=self.timezone,
             quirks=applied,
         )

@@ -32,6 +32,7 @@ from joule.gateway.handshake import (
     station_id_from_path,
 )
 from joule.gateway.ports import CallSink, FrameObserver, StationAccess, StationDirectory
+from joule.kit.clock import Clock, SystemClock
 from joule.kit.errors import StationOffline
 from joule.kit.logging import bind_station
 from joule.ocpp import validation
@@ -97,8 +98,10 @@ class Gateway:
         sink: CallSink,
         observer: FrameObserver,
         reuse_port: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        self.clock: Clock = clock or SystemClock()
         self.directory = directory
         self.sink = sink
         self.observer = observer
@@ -321,6 +324,7 @@ class Gateway:
             lenient=(not self.settings.strict_extra_properties) if lenient is None else lenient,
             faults=self._faults,
             certificate_cn=a.certificate_cn,
+            clock=self.clock,
         )
         self.connections[a.station_id] = conn
         log.info(
