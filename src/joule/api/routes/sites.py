@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 
 from joule.api.deps import CommandOperator, CurrentOperator, Db, PageParams, Services
 from joule.api.schemas.common import Page
-from joule.api.schemas.site import SiteCreate, SiteRead
+from joule.api.schemas.site import SiteCreate, SiteRead, SiteUpdate
+from joule.domain.access.scope import site_role
+from joule.domain.operator.rules import may_change
 from joule.domain.registry import sites
+from joule.kit.errors import NotFound
 
 router = APIRouter(tags=["sites"])
 
@@ -28,8 +31,34 @@ async def create_site(
             at=at,
             scope=scope,
             organisation_id=body.organisation_id,
+            latitude=body.latitude,
+            longitude=body.longitude,
+            address=body.address,
         )
     )
+    return SiteRead.model_validate(site)
+
+
+@router.patch("/sites/{site_id}")
+async def update_site(
+    site_id: str, body: SiteUpdate, operator: CurrentOperator, services: Services, db: Db
+) -> SiteRead:
+    """Change a site's name, time zone, owner, position or address; audited.
+
+    A caller who may change nothing anywhere (a viewer without an operator grant) is 403 at
+    once, like every change endpoint; otherwise another organisation's site is 404 and on a
+    visible one the role there (organisation role or site grant, docs/roles.md) decides.
+    """
+    at, scope = services.clock.now(), operator.scope
+    if not (scope.may_change or any(may_change(g.role) for g in scope.site_grants)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {scope.role} may only read")
+    role = await db.read(lambda s: site_role(s, scope, site_id))
+    if role is None:
+        raise NotFound(f"site {site_id} does not exist")
+    if not may_change(role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {role} may only read")
+    changes = body.changes()
+    site = await db.write(lambda s: sites.update_site(s, site_id, changes, scope=scope, at=at))
     return SiteRead.model_validate(site)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +26,16 @@ async def create_site(
     at: datetime,
     scope: Scope | None = None,
     organisation_id: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str | None = None,
 ) -> Site:
     """Insert a site (owned by `organisation_id`, inside the scope); a taken id is Conflict."""
     if not site_id or len(site_id) > MAX_SITE_ID_LENGTH or "/" in site_id:
         raise Invalid(f"a site id has 1 to {MAX_SITE_ID_LENGTH} characters and no '/'")
     # Tariff and report boundaries are computed in the site's zone (architecture: Time).
     check_timezone(timezone)
+    check_position(latitude, longitude)
     if await listing.get_site(session, site_id) is not None:
         raise Conflict(f"site {site_id} already exists")
     owner = organisation_id
@@ -41,7 +46,16 @@ async def create_site(
             raise NotFound(f"organisation {owner} not found")
     if owner is not None and await session.get(Organisation, owner) is None:
         raise NotFound(f"organisation {owner} not found")
-    site = Site(id=site_id, name=name, timezone=timezone, organisation_id=owner, created_at=at)
+    site = Site(
+        id=site_id,
+        name=name,
+        timezone=timezone,
+        organisation_id=owner,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        created_at=at,
+    )
     created = await listing.add_site(session, site)
     if scope is not None:
         record(
@@ -52,10 +66,80 @@ async def create_site(
             action="site.create",
             object_type="site",
             object_id=site_id,
-            changes={"name": name, "timezone": timezone, "organisation_id": owner},
+            changes={
+                "name": name,
+                "timezone": timezone,
+                "organisation_id": owner,
+                "latitude": latitude,
+                "longitude": longitude,
+                "address": address,
+            },
             at=at,
         )
     return created
+
+
+def check_position(latitude: float | None, longitude: float | None) -> None:
+    """Raise Invalid unless the coordinates are WGS 84 degrees in range (a half position is none:
+    the map places a site by both)."""
+    if (latitude is None) != (longitude is None):
+        raise Invalid("give both latitude and longitude, or neither")
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise Invalid(f"latitude {latitude} is outside -90 … 90")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise Invalid(f"longitude {longitude} is outside -180 … 180")
+
+
+EDITABLE = ("name", "timezone", "organisation_id", "latitude", "longitude", "address")
+
+
+async def update_site(
+    session: AsyncSession,
+    site_id: str,
+    changes: dict[str, Any],
+    *,
+    scope: Scope,
+    at: datetime,
+) -> Site:
+    """Change a site's name, zone, owner, position or address; audited with what changed.
+
+    NotFound when the site or the new owner is outside the scope (issue 5: 404, never 403).
+    """
+    site = await get_site(session, site_id, scope=scope)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise Invalid(f"a site has no editable field {', '.join(unknown)}")
+    if "name" in changes and not changes["name"]:
+        raise Invalid("a site needs a name")
+    if "timezone" in changes:
+        if changes["timezone"] is None:
+            raise Invalid("a site needs a time zone")
+        check_timezone(changes["timezone"])
+    latitude = changes.get("latitude", site.latitude)
+    longitude = changes.get("longitude", site.longitude)
+    check_position(latitude, longitude)
+    if "organisation_id" in changes:
+        owner = changes["organisation_id"]
+        if (owner is None and not scope.is_root) or not scope.sees_organisation(owner):
+            raise NotFound(f"organisation {owner} not found")
+        if owner is not None and await session.get(Organisation, owner) is None:
+            raise NotFound(f"organisation {owner} not found")
+    done = {k: v for k, v in changes.items() if getattr(site, k) != v}
+    for name, value in done.items():
+        setattr(site, name, value)
+    if done:
+        record(
+            session,
+            actor=scope.actor,
+            actor_type=scope.actor_type,
+            organisation_id=site.organisation_id,
+            action="site.update",
+            object_type="site",
+            object_id=site_id,
+            changes=done,
+            at=at,
+        )
+    return site
 
 
 async def get_site(session: AsyncSession, site_id: str, *, scope: Scope | None = None) -> Site:
