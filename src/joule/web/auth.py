@@ -93,18 +93,27 @@ class WebSession:
         operator: Operator,
         token: str,
         secret: str,
-        scope: Scope | None = None,
+        *,
+        scope: Scope,
         station_role: str | None = None,
     ) -> None:
         self.operator = operator
         self.csrf = csrf_token(token, secret)
-        self.scope = scope  # what the operator sees (docs/roles.md); None only in old callers
+        # What the operator sees (docs/roles.md): every list, count, map and live event is cut
+        # to it, so another organisation's stations are absent from every page (issue 5).
+        self.scope = scope
         self.station_role = station_role  # the role on the page's {station_id}, when it has one
+
+    @property
+    def role(self) -> str:
+        """The role that counts on this page: on its station (site grants included, the stronger
+        of grant and organisation role) when it has one, else the organisation role."""
+        return self.station_role or self.scope.role
 
     @property
     def may_command(self) -> bool:
         """Admins and operators send commands; viewers only look (a site grant counts here)."""
-        return may_change(self.station_role or self.operator.role)
+        return may_change(self.role)
 
     def check_csrf(self, request: Request, submitted: str | None) -> None:
         """Refuse a state-changing request without this session's CSRF token."""

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from joule.bus.port import EventBus
@@ -46,17 +47,47 @@ def encode(event: object) -> tuple[str, str, str] | None:
     return station_id, type(event).__name__, json.dumps(fields, separators=(",", ":"))
 
 
-class Stream:
-    """One open page's queue of SSE messages, filtered to one station or the whole fleet."""
+def site_of(event: object) -> str:
+    """The site an event is about when it names one (a site-wide alert has no station)."""
+    alert = getattr(event, "alert", None)
+    return str(alert.get("site_id") or "") if isinstance(alert, dict) else ""
 
-    def __init__(self, station_id: str | None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """The stations and sites whose events an operator may receive (its scope, issue 5).
+
+    Read when the page opens its stream; a stream lives at most MAX_STREAM_S, so a station that
+    joins or leaves the operator's organisation is followed within minutes on reconnect.
+    """
+
+    station_ids: frozenset[str]
+    site_ids: frozenset[str]
+
+    def allows(self, station_id: str, site_id: str) -> bool:
+        """True when the event is about a visible station, or a visible site without a station;
+        fleet-wide events (neither) belong to no organisation: root operators only."""
+        if station_id:
+            return station_id in self.station_ids
+        return bool(site_id) and site_id in self.site_ids
+
+
+class Stream:
+    """One open page's queue of SSE messages, filtered to one station or the whole fleet (cut to
+    the operator's scope: `visible` None means every station, a root operator)."""
+
+    def __init__(self, station_id: str | None, visible: Visibility | None = None) -> None:
         self.station_id = station_id
+        self.visible = visible
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_SIZE)
         self.lagging = False
 
-    def offer(self, station_id: str, message: str) -> None:
-        """Queue a message for this page unless it is about another station."""
+    def offer(self, station_id: str, message: str, site_id: str = "") -> None:
+        """Queue a message for this page unless it is about another station, or about a station
+        or site outside the operator's scope."""
         if self.station_id is not None and station_id != self.station_id:
+            return
+        if self.visible is not None and not self.visible.allows(station_id, site_id):
             return
         try:
             self.queue.put_nowait(message)
@@ -95,13 +126,13 @@ class LiveHub:
         if encoded is None:
             return
         station_id, name, data = encoded
-        message = sse(name, data)
+        message, site_id = sse(name, data), site_of(event)
         for stream in list(self._streams):
-            stream.offer(station_id, message)
+            stream.offer(station_id, message, site_id)
 
-    def open(self, station_id: str | None) -> Stream:
-        """A new stream for a page."""
-        stream = Stream(station_id)
+    def open(self, station_id: str | None, visible: Visibility | None = None) -> Stream:
+        """A new stream for a page, limited to the stations and sites of `visible` (None: all)."""
+        stream = Stream(station_id, visible)
         self._streams.add(stream)
         return stream
 

@@ -11,6 +11,7 @@ from starlette.responses import StreamingResponse
 
 from joule.api.deps import Db, Services
 from joule.api.login import LoginThrottled
+from joule.domain.access.scope import Scope, station_in_scope
 from joule.domain.registry import stations, transactions
 from joule.kit.errors import Invalid, NotFound
 from joule.web import views
@@ -27,7 +28,7 @@ from joule.web.auth import (
 from joule.web.charts import meter_chart
 from joule.web.fleet_map import fleet_map
 from joule.web.fmt import kw, kwh, utc
-from joule.web.live import LiveHub
+from joule.web.live import LiveHub, Visibility
 from joule.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -123,11 +124,13 @@ async def logout(request: Request, session: Session) -> RedirectResponse:
 @router.get("/ui/", response_class=HTMLResponse)
 async def overview(request: Request, session: Session, services: Services, db: Db) -> Response:
     """Fleet counts and the station list with live status."""
-    now = services.clock.now()
-    fleet, charging = await db.read(lambda s: views.overview(s, now=now))
+    now, scope = services.clock.now(), session.scope
+    fleet, charging = await db.read(lambda s: views.overview(s, now=now, scope=scope))
     states = {v.station.id: views.station_state(v, charging) for v in fleet.stations}
-    figures = await db.read(lambda s: views.network_figures(s, now=now, fleet=fleet.stations))
-    points = await db.read(lambda s: views.map_points(s, fleet.stations, states))
+    figures = await db.read(
+        lambda s: views.network_figures(s, now=now, fleet=fleet.stations, scope=scope)
+    )
+    points = await db.read(lambda s: views.map_points(s, fleet.stations, states, scope))
     return page(
         request,
         "overview.html",
@@ -174,6 +177,7 @@ async def sessions(
                 until=hi,
                 limit=SESSION_ROWS,
                 offset=offset,
+                scope=session.scope,
             )
         )
     except Invalid as error:
@@ -208,7 +212,7 @@ async def session_detail(
     """One session: energy, a power/energy chart and the raw OCPP trail."""
     now = services.clock.now()
     try:
-        detail = await db.read(lambda s: views.session_page(s, pk, now=now))
+        detail = await db.read(lambda s: views.session_page(s, pk, now=now, scope=session.scope))
     except NotFound as error:
         return page(request, "missing.html", status_code=404, session=session, what=str(error))
     chart = meter_chart(detail.detail.meter_values)
@@ -220,11 +224,24 @@ def _hub(request: Request) -> LiveHub:
     return hub
 
 
+async def _visibility(db: Db, scope: Scope) -> Visibility | None:
+    """Which stations' events this operator may receive; None = all (a root operator)."""
+    if scope.is_root:
+        return None
+    station_ids, site_ids = await db.read(lambda s: views.visible_places(s, scope))
+    return Visibility(station_ids, site_ids)
+
+
 @router.get("/ui/live/events")
-async def live_events(request: Request, session: Session, station_id: str | None = None) -> Any:
-    """The SSE stream of bus events, for one station or the whole fleet."""
+async def live_events(
+    request: Request, session: Session, db: Db, station_id: str | None = None
+) -> Any:
+    """The SSE stream of bus events, for one station or the operator's whole fleet."""
     hub = _hub(request)
-    stream = hub.open(station_id or None)
+    scope = session.scope
+    if station_id and not await db.read(lambda s: station_in_scope(s, scope, station_id)):
+        return JSONResponse({"detail": f"station {station_id} does not exist"}, status_code=404)
+    stream = hub.open(station_id or None, visible=await _visibility(db, scope))
     return StreamingResponse(
         hub.messages(stream),
         media_type="text/event-stream",
@@ -237,16 +254,19 @@ async def live_snapshot(
     session: Session, services: Services, db: Db, station_id: str | None = None
 ) -> JSONResponse:
     """The state the live pages show, for a (re)connected page or after events."""
+    scope = session.scope
     if station_id:
         try:
+            if not await db.read(lambda s: station_in_scope(s, scope, station_id)):
+                raise NotFound(f"station {station_id} does not exist")
             view = await db.read(lambda s: stations.get_station(s, station_id))
-            active = await db.read(views.active_station_ids)
+            active = await db.read(lambda s: views.active_station_ids(s, scope))
         except NotFound as error:
             return JSONResponse({"detail": str(error)}, status_code=404)
         return JSONResponse({"stations": {station_id: _station_json(view, active)}})
     now = services.clock.now()
-    fleet, charging = await db.read(lambda s: views.overview(s, now=now))
-    power, alerts = await db.read(views.live_figures)
+    fleet, charging = await db.read(lambda s: views.overview(s, now=now, scope=scope))
+    power, alerts = await db.read(lambda s: views.live_figures(s, scope))
     counts = fleet.counts
     return JSONResponse(
         {

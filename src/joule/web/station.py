@@ -170,7 +170,7 @@ async def command(
     """Send one command through the command service; the JSON is the station's answer."""
     session.check_csrf(request, request.headers.get(CSRF_HEADER))
     if not session.may_command:
-        return JSONResponse({"detail": f"role {session.operator.role} may only read"}, 403)
+        return JSONResponse({"detail": f"role {session.role} may only read"}, 403)
     send = COMMANDS.get(kind)
     if send is None:
         return JSONResponse({"detail": f"unknown command {kind!r}"}, 404)

@@ -6,15 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from joule.domain.alerting.service import OPEN, open_counts
+from joule.domain.access.scope import Scope, station_or_site_condition
+from joule.domain.alerting.service import OPEN, list_alerts
 from joule.domain.command.service import commands_of
 from joule.domain.registry import sites, stations, transactions
 from joule.domain.registry.stations import StationView
 from joule.domain.registry.transactions import TransactionDetail, TransactionView
 from joule.domain.reporting import network, station_panels, uptime
 from joule.storage.models import (
+    Alert,
     BootRecord,
     CommandRecord,
     DeviceVariable,
@@ -70,39 +73,61 @@ def station_state(view: StationView, charging_ids: set[str]) -> str:
     return "online"
 
 
-async def _all_stations(session: AsyncSession) -> list[StationView]:
+async def _all_stations(session: AsyncSession, scope: Scope) -> list[StationView]:
     found: list[StationView] = []
     while True:
-        page, total = await stations.list_stations(session, limit=PAGE, offset=len(found))
-        found.extend(page)
-        if not page or len(found) >= total:
-            return found
-
-
-async def _transactions_since(
-    session: AsyncSession, *, since: datetime | None, status: str | None
-) -> list[TransactionView]:
-    found: list[TransactionView] = []
-    while True:
-        page, total = await transactions.list_transactions(
-            session, since=since, status=status, limit=PAGE, offset=len(found)
+        page, total = await stations.list_stations(
+            session, limit=PAGE, offset=len(found), scope=scope
         )
         found.extend(page)
         if not page or len(found) >= total:
             return found
 
 
-async def active_station_ids(session: AsyncSession) -> set[str]:
-    """Stations with an active transaction (2.x reports charging through TransactionEvent)."""
-    active = await _transactions_since(session, since=None, status="active")
+async def visible_places(
+    session: AsyncSession, scope: Scope
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The ids of the stations and sites the operator sees (for the live stream's filter)."""
+    found: list[str] = []
+    offset = 0
+    while True:
+        page, total = await sites.list_sites(session, limit=PAGE, offset=offset, scope=scope)
+        found.extend(site.id for site in page)
+        offset += len(page)
+        if not page or offset >= total:
+            break
+    fleet = await _all_stations(session, scope)
+    return frozenset(v.station.id for v in fleet), frozenset(found)
+
+
+async def _transactions_since(
+    session: AsyncSession, *, since: datetime | None, status: str | None, scope: Scope
+) -> list[TransactionView]:
+    found: list[TransactionView] = []
+    while True:
+        page, total = await transactions.list_transactions(
+            session, since=since, status=status, limit=PAGE, offset=len(found), scope=scope
+        )
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
+
+
+async def active_station_ids(session: AsyncSession, scope: Scope) -> set[str]:
+    """Stations of the scope with an active transaction (2.x reports charging through
+    TransactionEvent)."""
+    active = await _transactions_since(session, since=None, status="active", scope=scope)
     return {v.transaction.station_id for v in active}
 
 
-async def overview(session: AsyncSession, *, now: datetime) -> tuple[Overview, set[str]]:
-    """The fleet with its counts, and the ids of stations charging now."""
-    views = await _all_stations(session)
-    charging_ids = await active_station_ids(session)
-    today = await _transactions_since(session, since=start_of_day(now), status=None)
+async def overview(
+    session: AsyncSession, *, now: datetime, scope: Scope
+) -> tuple[Overview, set[str]]:
+    """The fleet the operator sees (docs/roles.md: its subtree and granted sites), its counts,
+    and the ids of its stations charging now."""
+    views = await _all_stations(session, scope)
+    charging_ids = await active_station_ids(session, scope)
+    today = await _transactions_since(session, since=start_of_day(now), status=None, scope=scope)
     states = [station_state(v, charging_ids) for v in views]
     counts = FleetCounts(
         stations=len(views),
@@ -128,20 +153,42 @@ class NetworkFigures:
     sites: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
 
 
-async def live_figures(session: AsyncSession) -> tuple[Decimal, int]:
-    """Σ power of active transactions (W) and the open (unacknowledged) alerts."""
-    power = await network.power_now(session)
-    counts = await open_counts(session)
-    return power, sum(n for (_, state), n in counts.items() if state == OPEN)
+def alert_condition(scope: Scope) -> ColumnElement[bool] | None:
+    """The alerts the operator sees: its stations' and sites' (fleet-wide ones: root only)."""
+    if scope.is_root:
+        return None
+    return station_or_site_condition(scope, Alert.station_id, Alert.site_id)
+
+
+async def live_figures(session: AsyncSession, scope: Scope) -> tuple[Decimal, int]:
+    """Σ power of the scope's active transactions (W) and its open (unacknowledged) alerts."""
+    power = await network.power_now(session, scope=None if scope.is_root else scope)
+    _, open_alerts = await list_alerts(
+        session,
+        state=OPEN,
+        station_id=None,
+        site_id=None,
+        rule=None,
+        limit=1,
+        offset=0,
+        visible=alert_condition(scope),
+    )
+    return power, open_alerts
 
 
 async def network_figures(
-    session: AsyncSession, *, now: datetime, fleet: list[StationView]
+    session: AsyncSession, *, now: datetime, fleet: list[StationView], scope: Scope
 ) -> NetworkFigures:
-    """The overview's figures, uptime over the last 24 h and 30 days, network and per site."""
-    power, alerts = await live_figures(session)
-    day = await uptime.station_uptimes(session, since=now - timedelta(days=1), until=now)
-    month = await uptime.station_uptimes(session, since=now - timedelta(days=30), until=now)
+    """The overview's figures, uptime over the last 24 h and 30 days, network and per site
+    (the network being the stations the operator sees: `fleet`, already scoped)."""
+    power, alerts = await live_figures(session, scope)
+    ids = None if scope.is_root else [v.station.id for v in fleet]
+    day = await uptime.station_uptimes(
+        session, since=now - timedelta(days=1), until=now, station_ids=ids
+    )
+    month = await uptime.station_uptimes(
+        session, since=now - timedelta(days=30), until=now, station_ids=ids
+    )
     by_site: dict[str, list[str]] = {}
     for view in fleet:
         if view.station.site_id:
@@ -160,14 +207,14 @@ async def network_figures(
 
 
 async def map_points(
-    session: AsyncSession, fleet: list[StationView], states: dict[str, str]
+    session: AsyncSession, fleet: list[StationView], states: dict[str, str], scope: Scope
 ) -> list[MapPoint]:
     """Stations placed at their site's coordinates (sites without coordinates are left out)."""
     found: list[MapPoint] = []
     placed: dict[str, tuple[str, float, float]] = {}
     offset = 0
     while True:
-        page, total = await sites.list_sites(session, limit=PAGE, offset=offset)
+        page, total = await sites.list_sites(session, limit=PAGE, offset=offset, scope=scope)
         for site in page:
             if site.latitude is not None and site.longitude is not None:
                 placed[site.id] = (site.name, float(site.latitude), float(site.longitude))
@@ -301,9 +348,11 @@ class SessionPage:
     trail: list[MessageLogEntry]
 
 
-async def session_page(session: AsyncSession, pk: int, *, now: datetime) -> SessionPage:
-    """The session detail; NotFound when unknown."""
-    detail = await transactions.get_transaction(session, pk)
+async def session_page(
+    session: AsyncSession, pk: int, *, now: datetime, scope: Scope
+) -> SessionPage:
+    """The session detail; NotFound when unknown or another organisation's (issue 5)."""
+    detail = await transactions.get_transaction(session, pk, scope=scope)
     tx = detail.view.transaction
     # Station times may be skewed or replayed from an offline queue, so the window spans both the
     # station's start/stop and Joule's own receive times (created_at, updated_at); the slack

@@ -15,6 +15,7 @@ class StationFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site_id: str | None = None
     model: str | None = None
+    vendor: str | None = None
     online: bool | None = None
 
 

@@ -50,6 +50,7 @@ class Selection:
     station_ids: tuple[str, ...] | None = None
     site_id: str | None = None
     model: str | None = None
+    vendor: str | None = None  # with model: a firmware roll-out targets one vendor's model
     online: bool | None = None
     # The caller's scope as a condition on stations: a selection never reaches beyond it (issue 5).
     visible: ColumnElement[bool] | None = None
@@ -119,6 +120,8 @@ async def select_stations(session: AsyncSession, selection: Selection) -> list[s
         query = query.where(Station.site_id == selection.site_id)
     if selection.model is not None:
         query = query.where(Station.model == selection.model)
+    if selection.vendor is not None:
+        query = query.where(Station.vendor == selection.vendor)
     if selection.online is not None:
         query = query.where(Station.online.is_(selection.online))
     rows = await session.execute(query.order_by(Station.id).limit(MAX_STATIONS + 1))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.domain.access.scope import Scope, transaction_condition
 from joule.domain.station.intervals import utc
 from joule.storage.models import MeterValue, Transaction
 
@@ -26,11 +27,14 @@ def _whole(measurand: str) -> tuple[object, ...]:
     )
 
 
-async def power_now(session: AsyncSession) -> Decimal:
-    """Σ of the latest Power.Active.Import (W) of every active, not stale transaction."""
+async def power_now(session: AsyncSession, *, scope: Scope | None = None) -> Decimal:
+    """Σ of the latest Power.Active.Import (W) of every active, not stale transaction (of the
+    stations inside `scope`, when given: an operator's network is its subtree, issue 5)."""
     active = select(Transaction.id).where(
         Transaction.status == "active", Transaction.stale.is_(False)
     )
+    if scope is not None:
+        active = active.where(transaction_condition(scope))
     latest = (
         select(MeterValue.transaction_pk, func.max(MeterValue.timestamp).label("ts"))
         .where(*_whole(POWER), MeterValue.transaction_pk.in_(active))  # type: ignore[arg-type]
