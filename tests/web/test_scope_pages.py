@@ -258,3 +258,45 @@ async def test_bulk_from_the_dashboard_never_reaches_another_organisation(
         assert other.status_code == 404
     finally:
         await op_b.aclose()
+
+
+async def test_station_page_commands_follow_the_role_on_that_station(
+    joule: Joule, api: httpx.AsyncClient, fleet: Fleet
+) -> None:
+    # A viewer of cpo-b who operates cpo-a's site-a (a contractor): the role that counts on a
+    # station page is the role on that station (docs/roles.md, site grants).
+    await created(
+        await api.post(
+            "/operators",
+            json={
+                "email": "contractor@example.test",
+                "password": OPERATOR_PASSWORD,
+                "role": "viewer",
+                "organisation_id": "cpo-b",
+                "site_grants": [{"site_id": "site-a", "role": "operator"}],
+            },
+        )
+    )
+    contractor = await web_login(joule, "contractor@example.test", OPERATOR_PASSWORD)
+    try:
+        fleet.a.answers["Reset"] = lambda action, payload: {"status": "Accepted"}
+        fleet.b.answers["Reset"] = lambda action, payload: {"status": "Accepted"}
+        granted = await contractor.get("/ui/stations/SCOPE-A")
+        assert granted.status_code == 200 and "commands.js" in granted.text
+        headers = {"X-CSRF-Token": csrf_of(granted.text), **JSON}
+        sent = await contractor.post(
+            "/ui/stations/SCOPE-A/commands/reset", data={"type": "Soft"}, headers=headers
+        )
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["answer"] == {"status": "Accepted"}
+        assert fleet.a.received_calls[-1][2:] == ["Reset", {"type": "Soft"}]
+
+        own = await contractor.get("/ui/stations/SCOPE-B")
+        assert own.status_code == 200 and "commands.js" not in own.text  # read only here
+        refused = await contractor.post(
+            "/ui/stations/SCOPE-B/commands/reset", data={"type": "Soft"}, headers=headers
+        )
+        assert refused.status_code == 403 and "role viewer may only read" in refused.text
+        assert not any(call[2] == "Reset" for call in fleet.b.received_calls)
+    finally:
+        await contractor.aclose()
