@@ -1,8 +1,10 @@
 """Bulk actions: one command over many stations, bounded concurrency, per-station results.
 
-`command` is reset | unlock | availability | trigger | configuration (the parameters of the single
-station command of that name), or any CSMS OCPP action such as UpdateFirmware (params: the
-payload, validated per station against its version's schema).
+`command` is reset | unlock | availability | trigger | configuration | firmware (the parameters of
+the single station command of that name; firmware = POST /stations/{id}/firmware, translated per
+station's version, so one job rolls out to a mixed 1.6/2.0.1 fleet), or any CSMS OCPP action such as
+UpdateFirmware (params: the raw payload, validated per station against its version's schema).
+The filter selects by site, vendor, model and online; only stations the caller may command.
 """
 
 from __future__ import annotations
