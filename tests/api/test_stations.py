@@ -308,6 +308,9 @@ async def test_sites(operator: httpx.AsyncClient, viewer: httpx.AsyncClient) -> 
         "name": "HQ",
         "timezone": "UTC",
         "organisation_id": None,  # a root operator's site belongs to no organisation (issue 5)
+        "latitude": None,
+        "longitude": None,
+        "address": None,
         "created_at": "2026-11-28T09:00:00Z",
     }
     assert (await operator.post("/sites", json={"id": "hq", "name": "Again"})).status_code == 409
