@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from joule.domain.locallist.keeper import network_stations, root_of
+from itertools import pairwise
+
+from joule.domain.locallist.keeper import network_stations, paced_start, root_of
 from joule.domain.locallist.limits import from_answer, judge, query
 from joule.domain.locallist.plan import Limits
 from joule.ocpp.versions import OcppVersion
@@ -90,3 +92,27 @@ def test_2x_limits_from_the_controller_and_a_station_without_one() -> None:
     rows = from_answer(OcppVersion.V201, unknown)
     values = {(r.component, r.variable): r.value for r in rows}
     assert judge(OcppVersion.V201, values).unsupported == "the station has no LocalAuthListCtrlr"
+
+
+def test_a_connect_storm_becomes_a_trickle_of_reconciliations() -> None:
+    # 100 connects in the same instant: the first starts settle later, the rest 1/rate apart
+    # (a jitter smaller than the backlog changes nothing).
+    starts: list[float] = []
+    slot = 0.0
+    for i in range(100):
+        at, slot = paced_start(10.0, 1.0, 0.01 if i % 2 else 0.0, slot, 20.0)
+        starts.append(at)
+    assert starts[0] == 11.0
+    gaps = [b - a for a, b in pairwise(starts)]
+    assert min(gaps) >= 0.05 - 1e-9  # never more than 20 a second
+    assert abs(starts[-1] - (11.0 + 99 * 0.05)) < 1e-6  # and no slower than that either
+
+
+def test_a_lone_connect_waits_only_its_settle_delay_and_jitter() -> None:
+    slot = 0.0
+    at, slot = paced_start(100.0, 1.0, 0.25, slot, 20.0)
+    assert at == 101.25 and slot == 101.3
+    # Long after, the pacing does not hold it back.
+    assert paced_start(500.0, 1.0, 0.0, slot, 20.0)[0] == 501.0
+    # rate 0: no pacing at all.
+    assert paced_start(5.0, 0.0, 0.0, 99.0, 0.0) == (99.0, 99.0)

@@ -9,6 +9,11 @@
 - Every `interval_s`: reconcile every connected station (catches anything missed); a station
   marked unsupported is left alone until it boots again.
 Work runs with bounded concurrency; syncs of one station never overlap (the service's locks).
+
+Connects cost no read on the connect path: a (re)connect or boot only queues its station. Each
+reconciliation starts after `settle_s` plus a random jitter (up to `jitter_s`), and starts are
+paced to at most `rate_per_s` a second, so a storm of N connects becomes a steady trickle of
+reconciliations behind the handshakes and boots instead of N reads at once (issues #3/#5).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +65,17 @@ def network_stations(
     ]
 
 
+def paced_start(
+    now: float, settle_s: float, jitter: float, next_slot: float, rate_per_s: float
+) -> tuple[float, float]:
+    """When a queued reconciliation starts, and the earliest start of the one after it.
+
+    `jitter` is this station's random extra settle delay; starts are at least 1/rate apart.
+    """
+    at = max(now + settle_s + jitter, next_slot)
+    return at, at + (1.0 / rate_per_s if rate_per_s > 0 else 0.0)
+
+
 @dataclass
 class LocalListKeeper:
     """Subscribes to the bus and keeps every station's list in step (see module docstring)."""
@@ -70,6 +87,8 @@ class LocalListKeeper:
     interval_s: float = 900.0
     concurrency: int = 4
     node: str | None = None  # this process's node name (Station.connected_node)
+    rate_per_s: float = 20.0  # reconciliations started a second after connects (the trickle)
+    jitter_s: float | None = None  # random extra settle delay; None: half of settle_s
     _pending_orgs: set[str | None] = field(default_factory=set)
     _flush: asyncio.Task[None] | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -77,6 +96,7 @@ class LocalListKeeper:
     _running: set[str] = field(default_factory=set)
     _periodic: asyncio.Task[None] | None = None
     _gate: asyncio.Semaphore | None = None
+    _next_slot: float = 0.0  # loop time before which no further reconciliation starts
 
     async def start(self) -> None:
         """Start the periodic reconciliation."""
@@ -124,9 +144,19 @@ class LocalListKeeper:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _delay(self) -> float:
+        """Seconds until this station's reconciliation may start: settle plus jitter, and no
+        earlier than 1/rate after the one before (a connect storm becomes a trickle)."""
+        now = asyncio.get_running_loop().time()
+        jitter = self.settle_s / 2 if self.jitter_s is None else self.jitter_s
+        at, self._next_slot = paced_start(
+            now, self.settle_s, random.uniform(0.0, jitter), self._next_slot, self.rate_per_s
+        )
+        return at - now
+
     async def _reconcile_later(self, station_id: str) -> None:
         try:
-            await asyncio.sleep(self.settle_s)
+            await asyncio.sleep(self._delay())
             while station_id in self._wanted:
                 rediscover = self._wanted.pop(station_id)
                 await self._guarded(station_id, rediscover=rediscover, reconcile=True)
