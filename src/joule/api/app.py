@@ -25,6 +25,7 @@ from joule.api.routes import (
     health,
     operators,
     organisations,
+    reports,
     sites,
     station_history,
     stations,
@@ -81,6 +82,7 @@ def create_app(services: ApiServices) -> FastAPI:
         transactions,
         sites,
         uptime,
+        reports,
         driver_me,
     ):
         # Every route with a {station_id} answers 404 outside the caller's scope (issue 5).
