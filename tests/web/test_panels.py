@@ -71,6 +71,9 @@ async def test_overview_shows_power_alerts_uptime_and_a_map(
     assert 'svg class="fleet-map"' in html and 'data-marker="MAP-1"' in html
     assert "Harbour &lt;b&gt;" in html  # site names are escaped in the marker's title
     assert '<tr data-site="harbour"><td>harbour</td><td>100.00 %</td><td>100.00 %</td>' in html
+    # Energy per day (issue 4): the active session's 250 Wh so far is one bar on its local day.
+    assert 'svg class="energy-days"' in html and "(Europe/Amsterdam)" in html
+    assert html.count('class="bar-energy"') == 1 and 'data-wh="250"' in html
     snap = (await web.get("/ui/live/snapshot", headers={"Accept": "application/json"})).json()
     assert snap["counts"]["power_now"] == "7.4 kW" and snap["counts"]["open_alerts"] == 0
 
@@ -78,6 +81,8 @@ async def test_overview_shows_power_alerts_uptime_and_a_map(
     assert 'data-uptime="day">100.00 %<' in page
     assert 'id="live-chart"' in page and 'data-samples="2"' in page
     assert 'data-line="power-1"' in page and 'data-line="energy-1"' in page
+    assert page.count('class="bar-energy"') == 1 and 'data-wh="250"' in page
+    assert "0.250 kWh (250 Wh), 1 session<" in page
     await st.close()
 
 

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from joule import __version__
 from joule.web import charts, fmt
+from joule.web.energy_chart import energy_bars
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -21,6 +22,7 @@ templates.env.filters.update(
     percent=fmt.percent,
     pretty=fmt.pretty,
     status_class=charts.status_class,
+    energy_bars=energy_bars,
 )
 templates.env.globals.update(version=__version__)
 

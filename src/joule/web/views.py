@@ -15,7 +15,7 @@ from joule.domain.command.service import commands_of
 from joule.domain.registry import sites, stations, transactions
 from joule.domain.registry.stations import StationView
 from joule.domain.registry.transactions import TransactionDetail, TransactionView
-from joule.domain.reporting import network, station_panels, uptime
+from joule.domain.reporting import energy, network, station_panels, uptime
 from joule.storage.models import (
     Alert,
     BootRecord,
@@ -151,6 +151,7 @@ class NetworkFigures:
     uptime_month: Decimal | None = None
     # site id → (uptime last 24 h, last 30 d), port-time weighted over the site's stations
     sites: dict[str, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
+    energy_days: energy.EnergyPerDay | None = None  # the network's last 30 local days (issue 4)
 
 
 def alert_condition(scope: Scope) -> ColumnElement[bool] | None:
@@ -203,6 +204,9 @@ async def network_figures(
         uptime_day=uptime.network(day.values()).rounded(),
         uptime_month=uptime.network(month.values()).rounded(),
         sites={site: (of(day, ids), of(month, ids)) for site, ids in sorted(by_site.items())},
+        energy_days=await energy.energy_per_day(
+            session, now=now, scope=None if scope.is_root else scope
+        ),
     )
 
 
@@ -318,6 +322,7 @@ class StationExtras:
     samples: list[network.Sample]
     maintenance: list[StationReport]
     variables: list[DeviceVariable]
+    energy_days: energy.EnergyPerDay | None = None  # the last 30 local days (issue 4)
 
 
 async def station_extras(session: AsyncSession, station_id: str, *, now: datetime) -> StationExtras:
@@ -337,6 +342,7 @@ async def station_extras(session: AsyncSession, station_id: str, *, now: datetim
         ),
         maintenance=await station_panels.maintenance_history(session, station_id),
         variables=await station_panels.device_variables(session, station_id),
+        energy_days=await energy.energy_per_day(session, now=now, station_id=station_id),
     )
 
 
