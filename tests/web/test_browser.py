@@ -7,74 +7,27 @@ it, so CI runs these. Screenshots of the main pages go to test-artifacts/ (git-i
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 
 from joule.runtime import Joule
-from tests.conftest import TEST_DB
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.test_charging_session import add_token
 from tests.e2e.test_commands import booted
+from tests.web.browser import Page, expect, page, shot
+from tests.web.browser import log_in as shared_log_in
 from tests.web.conftest import base_url
 
-CHROMIUM = os.environ.get("JOULE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: install it (apt-get install -y chromium) to run the browser "
-        "tests; .ci/run does",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="playwright is not installed (pip install -e .[dev])"
-)
-Page = playwright_api.Page
-expect = playwright_api.expect
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    """A fresh browser page; the browser is closed before Joule stops (fixture order)."""
-    async with playwright_api.async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        tab = await context.new_page()
-        tab.set_default_timeout(5000)
-        yield tab
-        await context.close()
-        await browser.close()
-
-
-async def shot(tab: Page, name: str) -> None:
-    """Save a full-page screenshot, one file per page and database."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    await tab.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{TEST_DB}.png"), full_page=True)
+__all__ = ["page"]  # the fixture
 
 
 async def log_in(tab: Page, joule: Joule, target: str) -> None:
-    """Open a page, get sent to the login form, log in, land on the page."""
-    await tab.goto(base_url(joule) + target)
+    """Open a page, see the redirect to the login form (screenshot), then log in as shared."""
+    await tab.goto(base_url(joule) + target, timeout=20_000)
     await expect(tab).to_have_url(f"{base_url(joule)}/ui/login?next={target}")
     await shot(tab, "login")
-    await tab.get_by_label("E-mail").fill(ADMIN_EMAIL)
-    await tab.get_by_label("Password").fill(ADMIN_PASSWORD)
-    await tab.get_by_role("button", name="Log in").click()
-    await expect(tab).to_have_url(base_url(joule) + target)
+    await shared_log_in(tab, joule, target)
 
 
 def _at(minutes: int) -> str:
