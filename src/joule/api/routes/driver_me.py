@@ -14,9 +14,10 @@ import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.api.deps import ApiServices, Database, Db, PageParams, Services, unauthorized
-from joule.api.login import LoginThrottled, address_throttle, client_address
+from joule.api.login import Checked, LoginThrottled, throttled_login
 from joule.api.schemas.common import Page, UtcDatetime
 from joule.api.schemas.operator import AccessToken
 from joule.api.schemas.transaction import TransactionRead
@@ -93,26 +94,23 @@ async def driver_password_login(
     client address shares the operators' per-address backoff, so spraying passwords over driver
     and operator accounts alike slows down the same way.
     """
-    throttle = address_throttle(request)
-    address = client_address(request)
-    wait = throttle.retry_after(address, now)
-    if wait is not None:
-        raise LoginThrottled(wait)
-    check = await db.read(lambda s: portal.check_credentials(s, email, password, now=now))
-    if check.locked_for_s is not None:
-        raise LoginThrottled(check.locked_for_s)
-    if check.driver is None:
-        throttle.failed(address, now)
-        failed_id = check.known_driver_id
-        if failed_id is not None:
-            await db.write(lambda s: portal.record_failure(s, failed_id, now=now))
-        return None
-    throttle.succeeded(address)
-    driver = check.driver
-    if driver.failed_logins or driver.locked_until is not None:
-        driver_id = driver.id
-        await db.write(lambda s: portal.record_success(s, driver_id))
-    return driver
+
+    async def check(session: AsyncSession) -> Checked[Driver]:
+        result = await portal.check_credentials(session, email, password, now=now)
+        driver = result.driver
+        if driver is None:
+            return Checked(None, result.known_driver_id, result.locked_for_s)
+        failed = bool(driver.failed_logins) or driver.locked_until is not None
+        return Checked(driver, driver.id, None, had_failures=failed)
+
+    return await throttled_login(
+        request,
+        db,
+        now=now,
+        check=check,
+        record_failure=lambda s, driver_id: portal.record_failure(s, driver_id, now=now),
+        record_success=portal.record_success,
+    )
 
 
 async def driver_of_token(token: str | None, services: ApiServices, db: Database) -> Driver | None:
