@@ -7,10 +7,9 @@ with an audience and this reader requires it, so neither kind opens the other's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
-import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
@@ -21,7 +20,7 @@ from joule.api.login import Checked, LoginThrottled, throttled_login
 from joule.api.schemas.common import Page, UtcDatetime
 from joule.api.schemas.operator import AccessToken
 from joule.api.schemas.transaction import TransactionRead
-from joule.api.security import ALGORITHM, ISSUER
+from joule.api.security import InvalidToken, sign, verify
 from joule.domain.driver_portal import service as portal
 from joule.domain.driver_portal.blocking import block_own_token
 from joule.storage.models import Driver, IdToken
@@ -30,10 +29,6 @@ router = APIRouter(tags=["driver self-service"])
 
 DRIVER_AUDIENCE = "joule-driver"
 DRIVER_TOKEN_URL = "/api/v1/driver/auth/token"
-
-
-class InvalidDriverToken(Exception):
-    """Not a valid driver token: forged, expired, or an operator's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,43 +41,13 @@ class DriverClaims:
 
 def issue_driver_token(*, driver_id: int, secret: str, now: datetime, ttl_s: int) -> str:
     """A signed driver token: audience joule-driver, subject = driver id."""
-    claims = {
-        "iss": ISSUER,
-        "aud": DRIVER_AUDIENCE,
-        "sub": str(driver_id),
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return sign(driver_id, secret=secret, now=now, ttl_s=ttl_s, audience=DRIVER_AUDIENCE)
 
 
 def read_driver_token(token: str, *, secret: str, now: datetime) -> DriverClaims:
     """The claims of a driver token valid at `now`; an operator token (no audience) fails."""
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            audience=DRIVER_AUDIENCE,
-            # Time claims are checked below against the injected clock, not the machine's.
-            options={
-                "require": ["exp", "iat", "sub", "iss", "aud"],
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
-    except jwt.PyJWTError as error:
-        raise InvalidDriverToken(str(error)) from error
-    exp, iat, sub = claims.get("exp"), claims.get("iat"), claims.get("sub")
-    if not isinstance(exp, int) or not isinstance(iat, int):
-        raise InvalidDriverToken("malformed claims")
-    if not isinstance(sub, str) or not sub.isdigit():
-        raise InvalidDriverToken("malformed subject")
-    if now.timestamp() >= exp:
-        raise InvalidDriverToken("token expired")
-    return DriverClaims(driver_id=int(sub), issued_at=datetime.fromtimestamp(iat, tz=UTC))
+    verified = verify(token, secret=secret, now=now, audience=DRIVER_AUDIENCE)
+    return DriverClaims(driver_id=verified.subject_id, issued_at=verified.issued_at)
 
 
 async def driver_password_login(
@@ -119,7 +84,7 @@ async def driver_of_token(token: str | None, services: ApiServices, db: Database
         return None
     try:
         claims = read_driver_token(token, secret=services.jwt_secret, now=services.clock.now())
-    except InvalidDriverToken:
+    except InvalidToken:
         return None
     return await db.read(
         lambda s: portal.get_active_driver(s, claims.driver_id, issued_at=claims.issued_at)
