@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from joule.ocpp.timestamps import ParsedTime, is_timestamp, parse_timestamp
+from joule.ocpp.timestamps import ParsedTime, is_timestamp, parse_general, parse_timestamp
 
 
 def utc(
@@ -112,3 +114,44 @@ def test_is_timestamp() -> None:
     assert is_timestamp("2024-02-29T12:00:00.1+05:30")
     assert not is_timestamp(1700000000)
     assert not is_timestamp(None)
+
+
+_DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=1)
+
+
+@st.composite
+def _near_canonical(draw: st.DrawFn) -> str:
+    """Strings shaped like (and just off) the canonical UTC form: out-of-range fields,
+    0–9 fraction digits, ',' for '.', lower-case letters, offsets, other digits."""
+
+    def num(width: int) -> str:
+        return "".join(draw(_DIGITS) for _ in range(width))
+
+    date = f"{num(4)}-{draw(st.sampled_from(['01', '02', '12', '13', '00', num(2)]))}-"
+    date += draw(st.sampled_from(["01", "28", "29", "30", "31", "32", num(2)]))
+    time = f"{draw(st.sampled_from(['00', '23', '24', num(2)]))}:{num(2)}:"
+    time += draw(st.sampled_from(["00", "59", "60", num(2)]))
+    fraction = (
+        draw(st.sampled_from(["", ".", ","])) + num(draw(st.integers(0, 9)))
+        if draw(st.booleans())
+        else ""
+    )
+    zone = draw(st.sampled_from(["Z", "z", "", "+00:00", "+0130", "-05:00", "Z "]))
+    text = date + draw(st.sampled_from(["T", "t", " "])) + time + fraction + zone
+    return draw(st.sampled_from([text, text.replace("1", "١")]))  # Arabic-Indic digit
+
+
+@given(_near_canonical())
+@settings(max_examples=2000, deadline=None)
+def test_fast_path_agrees_with_the_general_parser(text: str) -> None:
+    """The fromisoformat fast path accepts and reads exactly what the regex path does."""
+    try:
+        expected: ParsedTime | None = parse_general(text)
+    except ValueError:
+        expected = None
+    try:
+        got: ParsedTime | None = parse_timestamp(text)
+    except ValueError:
+        got = None
+    assert got == expected
+    assert is_timestamp(text) is (expected is not None)

@@ -42,8 +42,39 @@ def _zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
+def _canonical_utc(value: str) -> datetime | None:
+    """`YYYY-MM-DDTHH:MM:SS[.f…]Z`, what nearly every station sends, read by the C parser.
+
+    The regex path below costs ~9 µs per timestamp and runs for every meter reading and both
+    validation passes (T9); `datetime.fromisoformat` reads this one shape in ~0.2 µs. Anything
+    else (offsets, no offset, lower-case letters, more than 6 fraction digits, non-ASCII) is left
+    to the regex path, so both give the same answer (tests/ocpp/test_timestamps.py property).
+    """
+    if (
+        not 20 <= len(value) <= 27
+        or value[-1] != "Z"
+        or value[10] != "T"
+        or value[19] not in ".Z"
+        or not value.isascii()
+    ):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def parse_timestamp(value: str, assume_tz: str | None = None) -> ParsedTime:
     """Parse an OCPP timestamp; without an offset it is read in `assume_tz` (IANA) or UTC."""
+    if isinstance(value, str):
+        fast = _canonical_utc(value)
+        if fast is not None:
+            return ParsedTime(at=fast, had_offset=True, implausible=fast.year < PLAUSIBLE_FROM_YEAR)
+    return parse_general(value, assume_tz)
+
+
+def parse_general(value: str, assume_tz: str | None = None) -> ParsedTime:
+    """parse_timestamp for every accepted shape (the regex path, without the fast path)."""
     match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"not an ISO 8601 date-time: {str(value)[:64]!r}")
@@ -76,6 +107,8 @@ def is_timestamp(value: object) -> bool:
     """True when `value` is a string parse_timestamp accepts (the schemas' date-time format)."""
     if not isinstance(value, str):
         return False
+    if _canonical_utc(value) is not None:
+        return True
     try:
         parse_timestamp(value)
     except ValueError:

@@ -76,7 +76,58 @@ def _compilable(schema: dict[str, Any], relax: str | None) -> dict[str, Any]:
         inlined.pop("definitions", None)
     if relax is not None:
         inlined["properties"][relax].pop("minItems", None)
+    _sharpen(inlined)
     return inlined
+
+
+# A string enum compiles to a chain of `isinstance(x, str) and x == 'A' or …` — 25 comparisons
+# for a 2.0.1 measurand, per sampled value (T9). As a named format it becomes one set lookup.
+# The name is mapped back to rule "enum" and the usual message in _error.
+_ENUM_PREFIX = "joule-enum-"
+_ENUM_FORMATS: dict[str, Callable[[Any], bool]] = {}
+_ENUM_VALUES: dict[str, list[str]] = {}
+_ENUM_NAMES: dict[tuple[str, ...], str] = {}
+
+
+def _enum_format(values: list[str]) -> str:
+    key = tuple(values)
+    name = _ENUM_NAMES.get(key)
+    if name is None:
+        name = _ENUM_NAMES[key] = f"{_ENUM_PREFIX}{len(_ENUM_NAMES)}"
+        _ENUM_VALUES[name] = list(values)
+        _ENUM_FORMATS[name] = frozenset(values).__contains__
+    return name
+
+
+def _sharpen(node: Any) -> None:
+    """Rewrite a schema in place into an equivalent that compiles to cheaper code.
+
+    - a string-typed `enum` becomes a set-lookup format (above);
+    - `additionalProperties` on a non-object node is dropped: it constrains objects only, and the
+      OCPP schemas put it on every enum, where it compiles to a dead `isinstance(x, dict)` branch.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _sharpen(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind is not None and kind != "object":
+        node.pop("additionalProperties", None)
+    values = node.get("enum")
+    if (
+        kind == "string"
+        and "format" not in node
+        and isinstance(values, list)
+        and values
+        and all(isinstance(value, str) for value in values)
+    ):
+        del node["enum"]
+        node["format"] = _enum_format(values)
+    for key, value in node.items():
+        if key not in ("enum", "const", "default", "examples"):
+            _sharpen(value)
 
 
 def _has_ref(node: Any) -> bool:
@@ -102,8 +153,9 @@ def _validator(
             f"no OCPP {version.value} {kind} schema for {action[:64]!r}",
         ) from None
     relax = _METER_VALUE_LISTS[action] if relaxed else None
+    compilable = _compilable(schema, relax)
     compiled: Validator = fastjsonschema.compile(
-        _compilable(schema, relax), use_default=False, formats=_FORMATS
+        compilable, use_default=False, formats={**_FORMATS, **_ENUM_FORMATS}
     )
     _validators[key] = compiled
     return compiled
@@ -113,6 +165,10 @@ def _error(exc: fastjsonschema.JsonSchemaValueException) -> OcppError:
     rule = exc.rule or ""
     path = exc.name or "data"
     value = exc.value
+    message = exc.message
+    if rule == "format" and str(exc.rule_definition).startswith(_ENUM_PREFIX):
+        rule = "enum"  # a string enum compiled as a set lookup (_sharpen)
+        message = f"{path} must be one of {_ENUM_VALUES[str(exc.rule_definition)]}"
     if rule == "required" and isinstance(value, dict) and isinstance(exc.rule_definition, list):
         missing = [name for name in exc.rule_definition if name not in value]
         if missing:
@@ -122,7 +178,7 @@ def _error(exc: fastjsonschema.JsonSchemaValueException) -> OcppError:
         if extra:
             path = f"{path}.{extra[0]}"
     kind = _RULE_KIND.get(rule, ErrorKind.PROPERTY)
-    return OcppError(kind, exc.message, {"path": path, "rule": rule})
+    return OcppError(kind, message, {"path": path, "rule": rule})
 
 
 def _extra_properties(value: dict[str, Any], definition: object) -> list[str]:
