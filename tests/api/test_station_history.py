@@ -50,6 +50,42 @@ async def test_message_log_newest_first_with_action_filter(
     assert len(limited["items"]) == 1 and limited["total"] == 3
 
 
+async def test_heartbeats_are_logged_once_a_minute_per_station(
+    operator: httpx.AsyncClient, viewer: httpx.AsyncClient, committer: GroupCommitter
+) -> None:
+    """A heartbeat flood keeps one logged exchange a minute; other frames are all kept."""
+    await add_station(operator, "CS-HB")
+    clock = FixedClock(NOW)
+    recorder = ActivityRecorder(
+        committer, clock, touch_last_seen=station_service.touch_last_seen, log_limit=100
+    )
+
+    def exchange(second: int, message_id: str, action: str = "Heartbeat") -> None:
+        clock.set(NOW + timedelta(seconds=second))
+        recorder.frame("CS-HB", "in", 2, message_id, action, f'[2,"{message_id}","{action}",{{}}]')
+        recorder.frame("CS-HB", "out", 3, message_id, action, f'[3,"{message_id}",{{}}]')
+
+    exchange(0, "h0")  # logged: the first
+    exchange(10, "h10")  # not: within a minute of h0
+    exchange(20, "s20", "StatusNotification")  # every other action is logged
+    exchange(59, "h59")  # not
+    exchange(60, "h60")  # logged: a minute after h0
+    recorder.frame("CS-HB", "in", 2, "h61", "Heartbeat", '[2,"h61","Heartbeat",{}]')
+    recorder.frame("CS-HB", "out", 4, "h61", None, '[4,"h61","InternalError","",{}]')
+    await recorder.flush()
+    body = (await viewer.get("/stations/CS-HB/messages", params={"limit": 50})).json()
+    logged = [(m["message_id"], m["direction"]) for m in reversed(body["items"])]
+    assert logged == [
+        ("h0", "in"),
+        ("h0", "out"),
+        ("s20", "in"),
+        ("s20", "out"),
+        ("h60", "in"),
+        ("h60", "out"),
+        ("h61", "out"),  # an error is always logged, even to a heartbeat left out
+    ]
+
+
 async def test_security_events_from_both_versions(
     operator: httpx.AsyncClient, committer: GroupCommitter
 ) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from joule.kit.clock import utc_iso
 from joule.ocpp.timestamps import ParsedTime, is_timestamp, parse_general, parse_timestamp
 
 
@@ -155,3 +156,20 @@ def test_fast_path_agrees_with_the_general_parser(text: str) -> None:
         got = None
     assert got == expected
     assert is_timestamp(text) is (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("at", "text"),
+    [
+        (datetime(2026, 11, 28, 14, 0, 0, tzinfo=UTC), "2026-11-28T14:00:00.000Z"),
+        # another offset is converted; microseconds are truncated to milliseconds, not rounded
+        (
+            datetime(2026, 1, 1, 1, 4, 5, 999999, tzinfo=timezone(timedelta(hours=2))),
+            "2025-12-31T23:04:05.999Z",
+        ),
+    ],
+)
+def test_utc_iso_is_what_ocpp_recommends(at: datetime, text: str) -> None:
+    """C16 §3.14: UTC with a Z and milliseconds; Joule reads back what it writes."""
+    assert utc_iso(at) == text
+    assert parse_timestamp(text).at == at.replace(microsecond=at.microsecond // 1000 * 1000)

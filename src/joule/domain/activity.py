@@ -20,6 +20,12 @@ from joule.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_LOGGED_FRAME = 8192  # characters of a frame kept in the log
+# A Heartbeat and its answer are logged at most once per this many seconds per station. Last seen
+# is kept for every frame; a logged heartbeat shows the station's cadence; a station heartbeating
+# faster than this (misconfigured, or a flood) would otherwise fill its bounded log with nothing
+# else and cost two rows per message (T2: ~15 % of a Heartbeat's CPU).
+HEARTBEAT_LOG_EVERY_S = 60.0
+_HEARTBEAT = "Heartbeat"
 _TOUCH_CHUNK = 200  # last-seen updates per statement
 # CSMS CALLs that can carry a new station password (A01.FR.08: never kept in clear).
 _SECRET_CARRIERS = frozenset({"ChangeConfiguration", "SetVariables"})
@@ -58,6 +64,8 @@ class ActivityRecorder:
         self._prune_interval = prune_interval_s
         self._rows: list[dict[str, Any]] = []
         self._seen: dict[str, datetime] = {}
+        self._heartbeat_logged: dict[str, datetime] = {}  # station → last heartbeat logged
+        self._heartbeat_skipped: set[str] = set()  # stations whose current heartbeat was not
         self._task: asyncio.Task[None] | None = None
 
     def frame(
@@ -75,6 +83,8 @@ class ActivityRecorder:
             self._seen[station_id] = now
         if self._limit <= 0:
             return
+        if action == _HEARTBEAT and self._heartbeat_quiet(station_id, message_type, now):
+            return
         text = _masked(action, message_type, text)
         self._rows.append(
             {
@@ -87,6 +97,22 @@ class ActivityRecorder:
                 "at": now,
             }
         )
+
+    def _heartbeat_quiet(self, station_id: str, message_type: int, now: datetime) -> bool:
+        """Whether this Heartbeat frame stays out of the log (see HEARTBEAT_LOG_EVERY_S).
+
+        The station's CALL decides; our CALLRESULT to it follows the same decision, so the log
+        never holds a heartbeat answer without its CALL.
+        """
+        if message_type != 2:
+            return station_id in self._heartbeat_skipped
+        last = self._heartbeat_logged.get(station_id)
+        if last is not None and 0 <= (now - last).total_seconds() < HEARTBEAT_LOG_EVERY_S:
+            self._heartbeat_skipped.add(station_id)
+            return True
+        self._heartbeat_logged[station_id] = now
+        self._heartbeat_skipped.discard(station_id)
+        return False
 
     async def start(self) -> None:
         """Start the background flusher."""
