@@ -25,8 +25,8 @@ from joule.domain.station.intervals import utc
 from joule.kit.clock import utc_iso
 from joule.ocpp.errors import OcppError
 from joule.ocpp.versions import OcppVersion
-from joule.storage.committer import GroupCommitter
-from joule.storage.models import Connector, Evse, StatusInterval
+from joule.storage.committer import GroupCommitter, Preload
+from joule.storage.models import Connector, Evse, Station, StatusInterval
 
 versions = pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"ocpp{v.value}")
 
@@ -35,6 +35,26 @@ AVAILABLE = {V16: "Available", "2.x": "Available"}
 CHARGING = {V16: "Charging", "2.x": "Occupied"}
 FAULTED = {V16: "Faulted", "2.x": "Faulted"}
 RESERVED = {V16: "Reserved", "2.x": "Reserved"}
+
+
+@pytest.fixture(autouse=True, params=["unbatched", "preloaded"])
+def preloading(request: pytest.FixtureRequest, committer: GroupCommitter) -> None:
+    """Run every test twice: units of work alone, and with the station's rows preloaded as a
+    dispatcher batch does (the preload then tells new connectors from known ones without SQL,
+    which is what the write paths without a history read depend on)."""
+    if request.param == "unbatched":
+        return
+    original = committer.run
+    wanted: Preload = {
+        Station: ("CS-1",),
+        Evse: tuple(("CS-1", e) for e in range(5)),
+        Connector: tuple(("CS-1", e, c) for e in range(5) for c in range(4)),
+    }
+
+    async def run(work: Any, *, preload: Preload | None = None) -> Any:
+        return await original(work, preload={**wanted, **(preload or {})})
+
+    committer.run = run  # type: ignore[method-assign]
 
 
 def name(state: dict[Any, str], version: OcppVersion) -> str:
@@ -393,3 +413,43 @@ async def test_negative_ids_are_a_property_violation(
     with pytest.raises(OcppError):
         await handle(committer, version, "StatusNotification", payload, check_request=False)
     assert await rows(committer, StatusInterval) == []
+
+
+@versions
+async def test_in_order_reports_of_a_preloaded_batch_read_no_history(
+    committer: GroupCommitter,
+    version: OcppVersion,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """T7: a connector's first report and reports newer than its last one need no history read;
+    a late report still reads it and lands in its place."""
+    from joule.storage.repositories import station as station_repo
+
+    reads: list[datetime] = []
+    interval_at = station_repo.interval_at
+
+    async def counting(*args: Any) -> Any:
+        reads.append(args[-1])
+        return await interval_at(*args)
+
+    monkeypatch.setattr(station_repo, "interval_at", counting)
+    await add_station(committer)
+    minute = timedelta(minutes=1)
+    first = await report(committer, version, AVAILABLE, T0)
+    repeat = await report(committer, version, AVAILABLE, T0 + minute)
+    change = await report(committer, version, CHARGING, T0 + 2 * minute)
+    preloaded = request.node.callspec.params["preloading"] == "preloaded"
+    assert reads == ([] if preloaded else [T0, T0 + minute, T0 + 2 * minute])
+    assert len(first.of_type(ConnectorStatusChanged)) == 1
+    assert repeat.of_type(ConnectorStatusChanged) == []
+    assert len(change.of_type(ConnectorStatusChanged)) == 1
+    await report(committer, version, FAULTED, T0 + minute + timedelta(seconds=30))
+    assert reads[-1] == T0 + minute + timedelta(seconds=30)
+    assert await history(committer) == [
+        (name(AVAILABLE, version), T0, T0 + minute + timedelta(seconds=30)),
+        (name(FAULTED, version), T0 + minute + timedelta(seconds=30), T0 + 2 * minute),
+        (name(CHARGING, version), T0 + 2 * minute, None),
+    ]
+    connector = (await rows(committer, Connector, station_id="CS-1"))[0]
+    assert connector.status == name(CHARGING, version)

@@ -79,6 +79,11 @@ _CHUNK_ROWS = 200
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], _CompiledInsert | None] = {}
 
 
+def _key(key: Any) -> tuple[Any, ...]:
+    """A primary key as a tuple (a single-column key may be given bare)."""
+    return tuple(key) if isinstance(key, (tuple, list)) else (key,)
+
+
 class UnitOfWork:
     """A session plus deferred bulk inserts and domain events to publish after commit."""
 
@@ -88,6 +93,8 @@ class UnitOfWork:
         self._bulk: dict[type[Base], list[dict[str, Any]]] = {}
         # The session's identity map holds clean objects weakly: keep preloaded rows alive.
         self._preloaded: list[Base] = []
+        # Keys a preload asked for and did not find (absent() tells callers without SQL).
+        self._missing: dict[type[Base], set[Any]] = {}
 
     async def preload(self, model: type[Base], keys: Collection[Any]) -> None:
         """Load rows by primary key in one query, so later gets in this unit need no SQL."""
@@ -98,8 +105,36 @@ class UnitOfWork:
         key = columns[0] if len(columns) == 1 else tuple_(*columns)
         # No autoflush: a primary-key lookup does not depend on pending changes.
         with self.session.no_autoflush:
-            rows = await self.session.scalars(select(model).where(key.in_(list(keys))))
+            rows = list(await self.session.scalars(select(model).where(key.in_(list(keys)))))
             self._preloaded.extend(rows)
+        mapper = inspect(model)
+        found = {_key(mapper.primary_key_from_instance(row)) for row in rows}
+        self._missing.setdefault(model, set()).update(k for k in keys if _key(k) not in found)
+
+    def absent(self, model: type[Base], key: Any) -> bool:
+        """True when a preload of this unit found no row under `key` and none was added since.
+
+        A row added through the ORM counts as soon as it is flushed (or pending); one inserted
+        with a Core statement counts only once the caller says so with added().
+        """
+        missing = self._missing.get(model)
+        if not missing or key not in missing:
+            return False
+        sync = self.session.sync_session
+        if sync.identity_key(model, key) in sync.identity_map:
+            return False
+        wanted = _key(key)
+        return not any(
+            isinstance(obj, model)
+            and _key(inspect(obj).mapper.primary_key_from_instance(obj)) == wanted
+            for obj in sync.new
+        )
+
+    def added(self, model: type[Base], key: Any) -> None:
+        """A row now exists under `key` (inserted by a Core statement): it is no longer absent."""
+        missing = self._missing.get(model)
+        if missing is not None:
+            missing.discard(key)
 
     def loaded(self, model: type[B], key: Any) -> B | None:
         """The row this unit already holds by primary key (preloaded), without SQL; else None.

@@ -21,7 +21,7 @@ from joule.domain.station.connection import (
 )
 from joule.domain.station.intervals import Span, plan_status, utc
 from joule.ocpp.timestamps import ParsedTime
-from joule.storage.models import Station, StatusInterval
+from joule.storage.models import Connector, Evse, Station, StatusInterval
 from joule.storage.repositories import station as repo
 from joule.storage.uow import UnitOfWork
 
@@ -98,7 +98,10 @@ async def register_boot(
 ) -> rules.BootAnswer:
     """Store a boot and answer it by the station's registration (B01–B03)."""
     session = uow.session
-    station = await ensure_station(session, station_id, at)
+    station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
+    # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
+    # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
+    await repo.mark_open_transactions_stale(session, station_id, at)
     station.vendor = _cap(info.vendor, 64)
     station.model = _cap(info.model, 64)
     # Optional fields keep their last known value when a boot leaves them out.
@@ -117,16 +120,13 @@ async def register_boot(
     station.boot_status = answer.status
     station.last_boot_at = at
     repo.add_boot_record(
-        session,
+        uow,
         station_id=station_id,
         at=at,
         reason=_cap(reason, 32),
         status=answer.status,
         payload=payload,
     )
-    # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
-    # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
-    await repo.mark_open_transactions_stale(session, station_id, at)
     uow.emit(StationBooted(station_id=station_id, status=answer.status, at=at))
     return answer
 
@@ -140,6 +140,10 @@ def _span(row: StatusInterval | None) -> Span | None:
         started_at=utc(row.started_at),
         ended_at=utc(row.ended_at) if row.ended_at is not None else None,
     )
+
+
+# Session.info key: connectors whose status this transaction already wrote (see record_status).
+_REPORTED = "joule.station.reported"
 
 
 async def record_status(
@@ -157,15 +161,190 @@ async def record_status(
     """Record a status reported at `at`: current status plus non-overlapping history (Q27).
 
     evse 0 / connector 0 is the station as a whole (1.6 connectorId 0, scenario 46).
+
+    Two cases need no read of the history (T7 boot storm): a connector's first report (history is
+    only ever written after the connector row, so a new connector has none), and a report newer
+    than the connector's last applied one (its open interval is then the latest and says the
+    connector's current status). Both write with Core statements and a bulk row. Everything else
+    (the station level, late or out-of-order reports, a second report of the same connector in
+    one transaction) takes the full path: read the neighbouring intervals and plan.
     """
     session = uow.session
     at = utc(at)
     status = status[:32]
     error_code = _cap(error_code, 64)
-    station = await ensure_station(session, station_id, at)
-    connector = None
-    if evse_id != 0:
-        connector = await repo.ensure_connector(session, station_id, evse_id, connector_id)
+    station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
+    if evse_id == 0:
+        await _record_history(
+            uow, station, None, station_id, 0, connector_id, status, error_code, at
+        )
+        return
+    key = (station_id, evse_id, connector_id)
+    reported: set[tuple[str, int, int]] = session.info.setdefault(_REPORTED, set())
+    if key in reported:
+        # Its earlier report's rows may still be queued: write them before reading the history.
+        await uow.flush()
+    else:
+        reported.add(key)
+        info, vendor_error_code = _cap(info, 255), _cap(vendor_error_code, 64)
+        connector = uow.loaded(Connector, key)
+        if connector is None and uow.absent(Connector, key):
+            await _first_report(
+                uow,
+                station_id,
+                evse_id,
+                connector_id,
+                status,
+                error_code,
+                at,
+                info,
+                vendor_error_code,
+            )
+            return
+        if (
+            connector is not None
+            and connector.status_at is not None
+            and at > utc(connector.status_at)
+        ):
+            if (connector.status, connector.error_code) != (status, error_code):
+                await repo.close_open_interval(session, station_id, evse_id, connector_id, at)
+                _open_interval(uow, station_id, evse_id, connector_id, status, error_code, at)
+            _set_current(
+                uow, connector, station_id, status, error_code, at, info, vendor_error_code
+            )
+            return
+    connector = await repo.ensure_connector(session, station_id, evse_id, connector_id)
+    current = await _record_history(
+        uow, station, connector, station_id, evse_id, connector_id, status, error_code, at
+    )
+    if current:
+        _set_current(
+            uow,
+            connector,
+            station_id,
+            status,
+            error_code,
+            at,
+            _cap(info, 255),
+            _cap(vendor_error_code, 64),
+        )
+
+
+async def _first_report(
+    uow: UnitOfWork,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+    info: str | None,
+    vendor_error_code: str | None,
+) -> None:
+    """A connector's first report: its row (and its EVSE's) with the status, one open interval."""
+    evse_key = (station_id, evse_id)
+    with_evse = uow.loaded(Evse, evse_key) is None and (
+        uow.absent(Evse, evse_key) or await uow.session.get(Evse, evse_key) is None
+    )
+    await repo.insert_connector(
+        uow.session,
+        station_id=station_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        with_evse=with_evse,
+        status=status,
+        error_code=error_code,
+        info=info,
+        vendor_error_code=vendor_error_code,
+        status_at=at,
+    )
+    uow.added(Evse, evse_key)
+    uow.added(Connector, (station_id, evse_id, connector_id))
+    _open_interval(uow, station_id, evse_id, connector_id, status, error_code, at)
+    _changed(uow, station_id, evse_id, connector_id, status, error_code, at)
+
+
+def _open_interval(
+    uow: UnitOfWork,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+) -> None:
+    uow.bulk_insert(
+        StatusInterval,
+        [
+            repo.interval_row(
+                station_id=station_id,
+                evse_id=evse_id,
+                connector_id=connector_id,
+                status=status,
+                error_code=error_code,
+                started_at=at,
+                ended_at=None,
+            )
+        ],
+    )
+
+
+def _set_current(
+    uow: UnitOfWork,
+    connector: Connector,
+    station_id: str,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+    info: str | None,
+    vendor_error_code: str | None,
+) -> None:
+    changed = (connector.status, connector.error_code) != (status, error_code)
+    connector.status, connector.error_code = status, error_code
+    connector.info = info
+    connector.vendor_error_code = vendor_error_code
+    connector.status_at = at
+    if changed:
+        _changed(uow, station_id, connector.evse_id, connector.connector_id, status, error_code, at)
+
+
+def _changed(
+    uow: UnitOfWork,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+) -> None:
+    uow.emit(
+        ConnectorStatusChanged(
+            station_id=station_id,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
+            at=at,
+        )
+    )
+
+
+async def _record_history(
+    uow: UnitOfWork,
+    station: Station,
+    connector: Connector | None,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+) -> bool:
+    """The full path: read the neighbouring intervals, plan, write; True when now current.
+
+    For the station level (no connector) the current status is set here too.
+    """
+    session = uow.session
     previous = await repo.interval_at(session, station_id, evse_id, connector_id, at)
     following = None
     # An open previous interval is the last one: only an out-of-order report has a successor.
@@ -194,27 +373,14 @@ async def record_status(
             ended_at=span.ended_at,
         )
     if not plan.is_current:
-        return  # an older report only fills in history; it never overwrites the current status
-    if connector is None:
-        changed = (station.status, station.error_code) != (status, error_code)
-        station.status, station.error_code = status, error_code
-    else:
-        changed = (connector.status, connector.error_code) != (status, error_code)
-        connector.status, connector.error_code = status, error_code
-        connector.info = _cap(info, 255)
-        connector.vendor_error_code = _cap(vendor_error_code, 64)
-        connector.status_at = at
-    if changed:
-        uow.emit(
-            ConnectorStatusChanged(
-                station_id=station_id,
-                evse_id=evse_id,
-                connector_id=connector_id,
-                status=status,
-                error_code=error_code,
-                at=at,
-            )
+        return (
+            False  # an older report only fills in history; it never overwrites the current status
         )
+    if connector is None:
+        if (station.status, station.error_code) != (status, error_code):
+            _changed(uow, station_id, evse_id, connector_id, status, error_code, at)
+        station.status, station.error_code = status, error_code
+    return True
 
 
 async def note_station_time(

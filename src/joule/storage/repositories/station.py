@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from joule.storage.models import (
     BootRecord,
@@ -21,6 +22,7 @@ from joule.storage.models import (
     StatusInterval,
     Transaction,
 )
+from joule.storage.uow import UnitOfWork
 
 
 async def get_station(session: AsyncSession, station_id: str) -> Station | None:
@@ -52,7 +54,7 @@ async def create_station(
 
 
 def add_boot_record(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     station_id: str,
     at: datetime,
@@ -60,25 +62,66 @@ def add_boot_record(
     status: str,
     payload: dict[str, Any],
 ) -> None:
-    """Keep one BootNotification in the boot history."""
-    session.add(
-        BootRecord(station_id=station_id, at=at, reason=reason, status=status, payload=payload)
+    """Keep one BootNotification in the boot history (a bulk row: written at flush, no ORM)."""
+    uow.bulk_insert(
+        BootRecord,
+        [
+            {
+                "station_id": station_id,
+                "at": at,
+                "reason": reason,
+                "status": status,
+                "payload": payload,
+            }
+        ],
     )
+
+
+_TRANSACTIONS: Table = Transaction.__table__  # type: ignore[assignment]
+_MARK_STALE = (
+    update(_TRANSACTIONS)
+    .where(
+        _TRANSACTIONS.c.station_id == bindparam("b_station"),
+        _TRANSACTIONS.c.status == "active",
+        _TRANSACTIONS.c.stale.is_(False),
+    )
+    .values(stale=True, updated_at=bindparam("b_at"))
+    .returning(_TRANSACTIONS.c.id)
+)
 
 
 async def mark_open_transactions_stale(session: AsyncSession, station_id: str, at: datetime) -> int:
-    """Flag the station's still-active transactions as stale (scenario 11); returns how many."""
-    result = await session.execute(
-        update(Transaction)
-        .where(
-            Transaction.station_id == station_id,
-            Transaction.status == "active",
-            Transaction.stale.is_(False),
+    """Flag the station's still-active transactions as stale (scenario 11); returns how many.
+
+    A Core UPDATE (no flush of the whole batch first, T7): rows this transaction already loaded
+    get the new values from RETURNING. When one of the station's transactions has unflushed
+    changes, the ORM statement runs instead (it flushes them first: the outcome depends on them).
+    """
+    sync = session.sync_session
+    if any(
+        isinstance(obj, Transaction) and obj.station_id == station_id
+        for obj in (*sync.new, *sync.dirty)
+    ):
+        result = await session.execute(
+            update(Transaction)
+            .where(
+                Transaction.station_id == station_id,
+                Transaction.status == "active",
+                Transaction.stale.is_(False),
+            )
+            .values(stale=True, updated_at=at)
+            .execution_options(synchronize_session="fetch")
         )
-        .values(stale=True, updated_at=at)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        return int(getattr(result, "rowcount", 0) or 0)
+    ids = (await session.execute(_MARK_STALE, {"b_station": station_id, "b_at": at})).scalars()
+    count = 0
+    for transaction_id in ids:
+        count += 1
+        loaded = sync.identity_map.get(sync.identity_key(Transaction, transaction_id))
+        if loaded is not None:
+            set_committed_value(loaded, "stale", True)
+            set_committed_value(loaded, "updated_at", at)
+    return count
 
 
 async def ensure_connector(
@@ -96,6 +139,92 @@ async def ensure_connector(
     session.add(connector)
     await session.flush()
     return connector
+
+
+_EVSES: Table = Evse.__table__  # type: ignore[assignment]
+_CONNECTORS: Table = Connector.__table__  # type: ignore[assignment]
+_INTERVALS: Table = StatusInterval.__table__  # type: ignore[assignment]
+# Core statements, compiled once: no ORM object, no flush, no autoflush (T7 boot storm).
+_INSERT_EVSE = insert(_EVSES)
+_INSERT_CONNECTOR = insert(_CONNECTORS)
+_CLOSE_OPEN = (
+    update(_INTERVALS)
+    .where(
+        _INTERVALS.c.station_id == bindparam("b_station"),
+        _INTERVALS.c.evse_id == bindparam("b_evse"),
+        _INTERVALS.c.connector_id == bindparam("b_connector"),
+        _INTERVALS.c.ended_at.is_(None),
+        _INTERVALS.c.started_at < bindparam("b_at"),
+    )
+    .values(ended_at=bindparam("b_at"))
+)
+
+
+async def insert_connector(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    with_evse: bool,
+    status: str | None,
+    error_code: str | None,
+    info: str | None,
+    vendor_error_code: str | None,
+    status_at: datetime | None,
+) -> None:
+    """Insert a connector known to be new (and its EVSE when `with_evse`) with its first status.
+
+    Core statements run now, in this order, so the rows are there for any later statement of the
+    transaction; no ORM object is made (the caller knows they did not exist: a batch preload).
+    """
+    if with_evse:
+        await session.execute(_INSERT_EVSE, {"station_id": station_id, "evse_id": evse_id})
+    await session.execute(
+        _INSERT_CONNECTOR,
+        {
+            "station_id": station_id,
+            "evse_id": evse_id,
+            "connector_id": connector_id,
+            "status": status,
+            "error_code": error_code,
+            "info": info,
+            "vendor_error_code": vendor_error_code,
+            "status_at": status_at,
+        },
+    )
+
+
+async def close_open_interval(
+    session: AsyncSession, station_id: str, evse_id: int, connector_id: int, at: datetime
+) -> None:
+    """End the connector's open status interval at `at` (one that started before `at`)."""
+    await session.execute(
+        _CLOSE_OPEN,
+        {"b_station": station_id, "b_evse": evse_id, "b_connector": connector_id, "b_at": at},
+    )
+
+
+def interval_row(
+    *,
+    station_id: str,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    error_code: str | None,
+    started_at: datetime,
+    ended_at: datetime | None,
+) -> dict[str, Any]:
+    """A status interval as a row for UnitOfWork.bulk_insert (written at flush, no ORM object)."""
+    return {
+        "station_id": station_id,
+        "evse_id": evse_id,
+        "connector_id": connector_id,
+        "status": status,
+        "error_code": error_code,
+        "started_at": started_at,
+        "ended_at": ended_at,
+    }
 
 
 def _interval_key(station_id: str, evse_id: int, connector_id: int) -> tuple[Any, ...]:
