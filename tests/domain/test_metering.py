@@ -20,6 +20,8 @@ from joule.kit.clock import FixedClock
 from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import MeterValue, Transaction
+from joule.storage.repositories.meter_state import load_meter_states, meter_state, moved
+from joule.storage.uow import UnitOfWork
 
 v2x = pytest.mark.parametrize("version", V2X, ids=lambda v: f"ocpp{v.value}")
 
@@ -435,3 +437,52 @@ async def test_16_preloaded_transaction_attaches_only_to_its_own_station(
     values = {v.station_id: v.transaction_pk for v in await rows(committer, MeterValue)}
     assert values == {"CS-1": pk, "CS-2": None}
     assert (await tx_row(committer, pk)).last_meter_wh == Decimal("10500")
+
+
+@pytest.mark.parametrize("orm_first", [True, False])
+async def test_16_lean_meter_update_never_overwrites_a_later_register_in_the_same_batch(
+    committer: GroupCommitter, orm_first: bool
+) -> None:
+    """The lean MeterValues path writes its register at flush; an ORM unit of the same batch
+    that moved the register further (a final reading, say) keeps its value, in either order."""
+    await add_station(committer)
+    pk = await start_16(committer)
+    later = T0 + timedelta(minutes=10)
+
+    async def batch(uow: UnitOfWork) -> None:
+        async def orm_unit() -> None:
+            tx = await uow.session.get(Transaction, pk)
+            assert tx is not None
+            tx.last_meter_wh, tx.last_meter_at = Decimal(19000), later
+
+        if orm_first:
+            await orm_unit()
+        # the lean state was read at batch start (as preload does) and moves to 15 000 Wh
+        await load_meter_states(uow, [pk])
+        state = await meter_state(uow, "CS-1", pk)
+        assert state is not None
+        state.last_meter_wh, state.last_meter_at = Decimal(15000), T0 + timedelta(minutes=5)
+        state.updated_at = T0 + timedelta(minutes=5)
+        moved(uow, state)
+        if not orm_first:
+            await orm_unit()
+
+    await committer.run(batch)
+    tx = await tx_row(committer, pk)
+    assert tx.last_meter_wh == Decimal(19000) and as_utc(tx.last_meter_at) == later
+
+
+async def test_16_lean_meter_state_is_only_the_stations_own(committer: GroupCommitter) -> None:
+    """A transaction id of another station's transaction attaches nothing (as the ORM path)."""
+    await add_station(committer)
+    pk = await start_16(committer)
+
+    async def other(uow: UnitOfWork) -> object:
+        return await meter_state(uow, "CS-OTHER", pk)
+
+    async def own(uow: UnitOfWork) -> object:
+        return await meter_state(uow, "CS-1", pk)
+
+    assert await committer.run(other) is None
+    state = await committer.run(own)
+    assert state is not None and getattr(state, "meter_start_wh", None) == Decimal(10000)

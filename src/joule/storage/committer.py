@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from joule.storage.db import QUICK_READ, WRITE_INTENT
 from joule.storage.models import Base
-from joule.storage.uow import UnitOfWork
+from joule.storage.uow import BatchLoader, UnitOfWork
 
 T = TypeVar("T")
 Work = Callable[[UnitOfWork], Awaitable[T]]
 OnCommitted = Callable[[list[object]], Awaitable[None]]
-# Rows a unit of work will read, by model and primary key: loaded for the whole batch at once.
-Preload = Mapping[type[Base], Collection[Any]]
+# Rows a unit of work will read, by model and primary key (or by a lean loader of
+# uow.BatchLoader's shape and its keys): loaded for the whole batch at once.
+Preload = Mapping[type[Base] | BatchLoader, Collection[Any]]
 
 log = logging.getLogger(__name__)
 
@@ -306,13 +307,16 @@ class GroupCommitter:
 
 
 async def _preload(uow: UnitOfWork, items: list[_Item[Any]]) -> None:
-    wanted: dict[type[Base], set[Any]] = {}
+    wanted: dict[type[Base] | BatchLoader, set[Any]] = {}
     for item in items:
         if item.preload:
             for model, keys in item.preload.items():
                 wanted.setdefault(model, set()).update(keys)
     for model, keys in wanted.items():
-        await uow.preload(model, keys)
+        if isinstance(model, type):
+            await uow.preload(model, keys)
+        else:
+            await model(uow, keys)
 
 
 def _fail(item: _Item[Any], error: BaseException) -> None:

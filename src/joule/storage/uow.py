@@ -5,10 +5,10 @@ Repositories never commit; the committer (storage/committer.py) commits at the e
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, insert, inspect, select, tuple_
 from sqlalchemy.engine import Dialect
@@ -84,12 +84,22 @@ def _key(key: Any) -> tuple[Any, ...]:
     return tuple(key) if isinstance(key, (tuple, list)) else (key,)
 
 
+class BatchLoader(Protocol):
+    """Loads lean state for a whole batch in one query (a `preload=` key of committer.run)."""
+
+    async def __call__(self, uow: UnitOfWork, keys: Collection[Any], /) -> None: ...
+
+
 class UnitOfWork:
     """A session plus deferred bulk inserts and domain events to publish after commit."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.events: list[object] = []
+        # Lean per-batch state kept outside the ORM (e.g. repositories/meter_state.py), by key,
+        # and writers run at flush after the ORM's own changes and the bulk inserts.
+        self.lean: dict[Hashable, Any] = {}
+        self._flush_writers: dict[Hashable, Callable[[UnitOfWork], Awaitable[None]]] = {}
         self._bulk: dict[type[Base], list[dict[str, Any]]] = {}
         # The session's identity map holds clean objects weakly: keep preloaded rows alive.
         self._preloaded: list[Base] = []
@@ -157,6 +167,10 @@ class UnitOfWork:
         if rows:
             self._bulk.setdefault(model, []).extend(rows)
 
+    def on_flush(self, name: Hashable, writer: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+        """Run `writer` once at flush (after ORM changes and bulk rows), however often asked."""
+        self._flush_writers.setdefault(name, writer)
+
     def emit(self, event: object) -> None:
         """Queue a domain event; it is published only once the data is durable."""
         self.events.append(event)
@@ -182,6 +196,9 @@ class UnitOfWork:
                     await self._insert_many(table, keys, group[start : start + _CHUNK_ROWS])
                     if pace is not None:
                         await pace()
+        writers, self._flush_writers = self._flush_writers, {}
+        for writer in writers.values():
+            await writer(self)
 
     async def _insert_many(
         self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]

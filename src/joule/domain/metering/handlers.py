@@ -15,8 +15,8 @@ from joule.domain.metering.rules import (
 )
 from joule.domain.metering.service import MeterReading, Sample
 from joule.storage.committer import Preload
-from joule.storage.models import Transaction
 from joule.storage.repositories.activity import add_quirks
+from joule.storage.repositories.meter_state import load_meter_states
 
 
 def _text(value: Any) -> str:
@@ -90,7 +90,7 @@ def _transaction_16(station_id: str, payload: Payload) -> Preload | None:
     """1.6 MeterValues name their transaction by our id: load it with the batch's others."""
     transaction_id = payload.get("transactionId")
     if type(transaction_id) is int and transaction_id and -(2**63) <= transaction_id < 2**63:
-        return {Transaction: (transaction_id,)}
+        return {load_meter_states: (transaction_id,)}
     return None
 
 

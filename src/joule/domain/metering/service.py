@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from joule.domain.events import MeterValuesReceived, TransactionUpdated
 from joule.domain.metering.rules import (
@@ -24,14 +24,29 @@ from joule.domain.transaction.lifecycle import ACTIVE, as_utc, energy_wh
 from joule.ocpp.timestamps import ParsedTime, parse_timestamp
 from joule.ocpp.units import normalise_sample
 from joule.storage.models import Transaction
+from joule.storage.repositories import meter_state as meter_states
 from joule.storage.repositories import transaction as transactions
 from joule.storage.repositories.meter import queue_meter_values
+from joule.storage.repositories.meter_state import MeterState
 from joule.storage.uow import UnitOfWork
 
 # Column widths of MeterValue: 2.x units may be up to 20 characters (UnitOfMeasureType.unit),
 # and an over-long value must never turn a valid message into an InternalError.
 _UNIT_MAX = 16
 _RAW_UNIT_MAX = 32
+
+
+class MeterTarget(Protocol):
+    """What a reading is attached to: an ORM Transaction, or its lean MeterState (1.6 hot path)."""
+
+    id: int
+    station_id: str
+    status: str
+    started_at: datetime | None
+    meter_start_wh: Decimal | None
+    meter_stop_wh: Decimal | None
+    last_meter_wh: Decimal | None
+    last_meter_at: datetime | None
 
 
 class Sample(NamedTuple):
@@ -76,7 +91,7 @@ class MeterOutcome:
     stored: int
     registers: tuple[RegisterReading, ...]  # in message order
     quirks: tuple[str, ...]
-    moved: tuple[Transaction, ...]  # transactions whose live energy register moved
+    moved: tuple[MeterTarget, ...]  # transactions whose live energy register moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +151,7 @@ def _row(
     station_id: str,
     evse_id: int,
     connector_id: int | None,
-    tx: Transaction | None,
+    tx: MeterTarget | None,
     at: datetime,
     sample: Sample,
     value: Decimal | None,
@@ -168,7 +183,7 @@ def record_readings(
     evse_id: int,
     connector_id: int | None,
     readings: Sequence[MeterReading],
-    attach: Callable[[datetime], Transaction | None],
+    attach: Callable[[datetime], MeterTarget | None],
     assume_tz: str | None,
     received_at: datetime,
 ) -> MeterOutcome:
@@ -176,7 +191,7 @@ def record_readings(
     rows: list[dict[str, Any]] = []
     registers: list[RegisterReading] = []
     quirks: list[str] = []
-    changed: dict[int, Transaction] = {}
+    changed: dict[int, MeterTarget] = {}
     live: dict[str, tuple[datetime, Decimal, int | None]] = {}  # newest power and register
     for reading in readings:
         when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
@@ -229,7 +244,7 @@ def _newest(
     sample: Sample,
     value: Decimal | None,
     at: datetime,
-    tx: Transaction | None,
+    tx: MeterTarget | None,
 ) -> None:
     """Keep the newest whole-EVSE power and energy register for the live event."""
     if value is None or sample.phase is not None or sample.location not in (None, "Outlet"):
@@ -242,7 +257,7 @@ def _newest(
 
 
 def advance_register(
-    tx: Transaction, wh: Decimal, at: datetime, *, detect_kwh: bool = True
+    tx: MeterTarget, wh: Decimal, at: datetime, *, detect_kwh: bool = True
 ) -> tuple[str | None, bool]:
     """Make a register reading the transaction's latest if it is; returns (quirk, moved)."""
     last_at = as_utc(tx.last_meter_at) if tx.last_meter_at is not None else None
@@ -258,15 +273,15 @@ def advance_register(
     return quirk, False
 
 
-def _always(tx: Transaction | None) -> Callable[[datetime], Transaction | None]:
-    def attach(_: datetime) -> Transaction | None:
+def _always(tx: MeterTarget | None) -> Callable[[datetime], MeterTarget | None]:
+    def attach(_: datetime) -> MeterTarget | None:
         return tx
 
     return attach
 
 
-def _started_by(candidates: list[Transaction]) -> Callable[[datetime], Transaction | None]:
-    def attach(at: datetime) -> Transaction | None:
+def _started_by(candidates: list[Transaction]) -> Callable[[datetime], MeterTarget | None]:
+    def attach(at: datetime) -> MeterTarget | None:
         for candidate in candidates:
             if candidate.started_at is None or as_utc(candidate.started_at) <= at:
                 return candidate
@@ -289,14 +304,13 @@ async def record_meter_values(
 ) -> MeterOutcome:
     """A MeterValues message: attach to the given transaction, or by EVSE and time (Q17)."""
     session = uow.session
-    attach: Callable[[datetime], Transaction | None]
+    attach: Callable[[datetime], MeterTarget | None]
     if transaction_pk is not None:
-        # 1.6 names our transaction id; the batch preloaded it (handlers._transaction_16).
-        tx = uow.loaded(Transaction, transaction_pk) if type(transaction_pk) is int else None
-        if tx is None:
-            tx = await transactions.get_station_transaction(session, station_id, transaction_pk)
-        elif tx.station_id != station_id:
-            tx = None  # another station's transaction id: not this station's (as the lookup)
+        # 1.6 names our transaction id: its lean state, preloaded for the batch
+        # (handlers._transaction_16); an id of another station's transaction attaches to nothing.
+        tx: MeterTarget | None = None
+        if type(transaction_pk) is int:
+            tx = await meter_states.meter_state(uow, station_id, transaction_pk)
         attach = _always(tx)
     elif attach_by_time and evse_id > 0:
         # Q17: no (or a 0) transactionId during a running transaction: the active transaction on
@@ -315,7 +329,11 @@ async def record_meter_values(
         received_at=received_at,
     )
     for tx in outcome.moved:
-        tx.updated_at = received_at
+        if isinstance(tx, MeterState):
+            tx.updated_at = received_at
+            meter_states.moved(uow, tx)  # one executemany UPDATE for the batch, at flush
+        elif isinstance(tx, Transaction):
+            tx.updated_at = received_at
         if tx.status == ACTIVE:
             uow.emit(
                 TransactionUpdated(
