@@ -37,6 +37,7 @@ from joule.config import Settings
 from joule.domain.operator import service as operators
 from joule.kit.clock import SystemClock
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
+from joule.kit.gc_tuning import tune_for_serving
 from joule.runtime import Joule, StartupError, _jwt_secret
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
@@ -240,6 +241,7 @@ async def _run_worker(plan: WorkerPlan) -> None:
     orphaned = asyncio.create_task(_watch_supervisor(os.getppid(), stop))
     try:
         await joule.start()
+        tune_for_serving(joule.settings.gc_gen0_threshold)
         assert joule.gateway is not None
         control = ControlServer(joule.gateway, plan.control_path(plan.index))
         await control.start()

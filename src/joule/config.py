@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     heartbeat_interval_s: int = 300
     strict_extra_properties: bool = False  # scenario 27: lenient by default, logged + stripped
     message_log_limit: int = 1000  # bounded per-station OCPP message log
+    # Cyclic GC of a serving process (kit/gc_tuning.py): generation-0 threshold; 0 = Python's.
+    gc_gen0_threshold: int = Field(default=50_000, ge=0)
 
     # Real-time authorization hook (issue 5): asked about tokens not on file (or every token)
     auth_hook_url: str | None = None

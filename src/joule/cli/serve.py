@@ -13,6 +13,7 @@ import typer
 from joule.cli.common import settings_with, setup_logging
 from joule.cli.demo import DemoFleet, demo_settings
 from joule.config import Role, UnknownStationPolicy
+from joule.kit.gc_tuning import tune_for_serving
 from joule.kit.logging import LogFormat
 from joule.runtime import Joule, StartupError
 
@@ -98,6 +99,7 @@ async def _serve(joule: Joule, demo: int = 0) -> None:
     try:
         await joule.start()
         s = joule.settings
+        tune_for_serving(s.gc_gen0_threshold)
         # A log line, not a print: with JSON logs every line on stderr must be JSON.
         _banner.info(
             "Joule is running — OCPP ws://%s:%s/ocpp/<station-id>  API http://%s:%s/api/v1  "
