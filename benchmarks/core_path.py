@@ -29,6 +29,7 @@ from joule.bench import payloads
 from joule.bus.envelopes import StationCall
 from joule.config import Settings
 from joule.domain.registry.tokens import create_token
+from joule.kit.gc_tuning import tune_for_serving
 from joule.ocpp.validation import validate
 from joule.ocpp.versions import OcppVersion
 from joule.runtime import Joule, StationDirectoryAdapter
@@ -108,6 +109,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         )
         await joule.start()
+        tune_for_serving(joule.settings.gc_gen0_threshold)  # as `joule serve` does
         try:
             await _run(joule, args)
             await asyncio.sleep(args.linger)
