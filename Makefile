@@ -20,7 +20,7 @@ demo: $(STAMP)
 	JOULE_ADMIN_PASSWORD=$${JOULE_ADMIN_PASSWORD:-joule-demo-admin} \
 	$(BIN)/joule serve --demo 25
 
-## The one check command: format, lint, types, import contracts, tests (SQLite, then PostgreSQL).
+## The one check command: format, lint, types, import contracts, tests (SQLite and PostgreSQL at once).
 test check: $(STAMP)
 	$(BIN)/python scripts/check.py
 
