@@ -167,6 +167,58 @@ async def test_boot_marks_open_transactions_stale_but_never_closes_them(
     assert by_uid["elsewhere"].stale is False
 
 
+@pytest.mark.parametrize("pending", [False, True], ids=["loaded", "unflushed"])
+async def test_boot_in_a_batch_flags_transactions_the_batch_already_holds(
+    committer: GroupCommitter, version: OcppVersion, pending: bool
+) -> None:
+    """The stale flag is a Core UPDATE: a transaction this transaction already loaded shows it
+    too, and one with unflushed changes (ended just before, in the same batch) is judged on them."""
+    await add_station(committer)
+
+    async def seed(uow: UnitOfWork) -> int:
+        row = Transaction(
+            transaction_uid="open",
+            station_id="CS-1",
+            evse_id=1,
+            connector_id=1,
+            status="active",
+            started_at=T0 - timedelta(hours=1),
+            meter_start_wh=1000,
+            seq_nos={},
+            created_at=T0 - timedelta(hours=1),
+            updated_at=T0 - timedelta(hours=1),
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        return row.id
+
+    transaction_id = await committer.run(seed)
+
+    async def boot(uow: UnitOfWork) -> tuple[bool, str]:
+        held = await uow.session.get(Transaction, transaction_id)
+        assert held is not None
+        if pending:
+            held.status = "completed"  # not flushed yet: the boot must see it ended
+        await service.register_boot(
+            uow,
+            station_id="CS-1",
+            info=service.BootInfo(vendor="V", model="M"),
+            reason=None,
+            payload={},
+            at=T0,
+        )
+        return held.stale, held.status
+
+    in_session = await committer.run(boot)
+    stored = (await rows(committer, Transaction))[0]
+    if pending:
+        assert in_session == (False, "completed")
+        assert (stored.stale, stored.status) == (False, "completed")
+    else:
+        assert in_session == (True, "active")
+        assert (stored.stale, stored.status) == (True, "active")
+
+
 async def test_heartbeat_answers_utc_time_and_writes_nothing(
     committer: GroupCommitter, version: OcppVersion
 ) -> None:

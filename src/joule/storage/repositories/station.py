@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, inspect, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Executable
 
 from joule.storage.models import (
     BootRecord,
@@ -77,6 +80,16 @@ def add_boot_record(
     )
 
 
+async def _core(
+    session: AsyncSession, statement: Executable, parameters: dict[str, Any]
+) -> CursorResult[Any]:
+    """Run a Core statement on the session's connection: no ORM layer and no autoflush (a
+    Session.execute would flush the whole batch's pending changes first, T7). Only for statements
+    no pending ORM change of the transaction bears on: callers say why."""
+    connection = await session.connection()
+    return await connection.execute(statement, parameters)
+
+
 _TRANSACTIONS: Table = Transaction.__table__  # type: ignore[assignment]
 _MARK_STALE = (
     update(_TRANSACTIONS)
@@ -86,22 +99,32 @@ _MARK_STALE = (
         _TRANSACTIONS.c.stale.is_(False),
     )
     .values(stale=True, updated_at=bindparam("b_at"))
-    .returning(_TRANSACTIONS.c.id)
 )
+
+
+def _unflushed_transaction(sync: Session, station_id: str) -> bool:
+    """Whether one of the station's transactions has changes not yet flushed in this session."""
+    if any(isinstance(obj, Transaction) and obj.station_id == station_id for obj in sync.new):
+        return True
+    # The modified states Session.dirty is built from, without building it (once per boot).
+    modified = getattr(sync.identity_map, "_modified", None)
+    states = modified if modified is not None else [inspect(o) for o in sync.dirty]
+    return any(
+        state.class_ is Transaction and state.dict.get("station_id") == station_id
+        for state in states
+    )
 
 
 async def mark_open_transactions_stale(session: AsyncSession, station_id: str, at: datetime) -> int:
     """Flag the station's still-active transactions as stale (scenario 11); returns how many.
 
-    A Core UPDATE (no flush of the whole batch first, T7): rows this transaction already loaded
-    get the new values from RETURNING. When one of the station's transactions has unflushed
-    changes, the ORM statement runs instead (it flushes them first: the outcome depends on them).
+    A Core UPDATE (no flush of the whole batch first, T7); when it changed rows (rare: a boot
+    with a transaction open), rows this session already loaded get the new values too. When one
+    of the station's transactions has unflushed changes, the ORM statement runs instead (it
+    flushes them first: the outcome depends on them).
     """
     sync = session.sync_session
-    if any(
-        isinstance(obj, Transaction) and obj.station_id == station_id
-        for obj in (*sync.new, *sync.dirty)
-    ):
+    if _unflushed_transaction(sync, station_id):
         result = await session.execute(
             update(Transaction)
             .where(
@@ -113,14 +136,20 @@ async def mark_open_transactions_stale(session: AsyncSession, station_id: str, a
             .execution_options(synchronize_session="fetch")
         )
         return int(getattr(result, "rowcount", 0) or 0)
-    ids = (await session.execute(_MARK_STALE, {"b_station": station_id, "b_at": at})).scalars()
-    count = 0
-    for transaction_id in ids:
-        count += 1
-        loaded = sync.identity_map.get(sync.identity_key(Transaction, transaction_id))
-        if loaded is not None:
-            set_committed_value(loaded, "stale", True)
-            set_committed_value(loaded, "updated_at", at)
+    result = await _core(session, _MARK_STALE, {"b_station": station_id, "b_at": at})
+    count = int(result.rowcount or 0)
+    if count:
+        for loaded in list(sync.identity_map.values()):
+            # Loaded values only (state.dict): an attribute not loaded comes from the row later.
+            values = inspect(loaded).dict
+            if (
+                isinstance(loaded, Transaction)
+                and values.get("station_id") == station_id
+                and values.get("status") == "active"
+                and values.get("stale") is False
+            ):
+                set_committed_value(loaded, "stale", True)
+                set_committed_value(loaded, "updated_at", at)
     return count
 
 
@@ -179,8 +208,9 @@ async def insert_connector(
     transaction; no ORM object is made (the caller knows they did not exist: a batch preload).
     """
     if with_evse:
-        await session.execute(_INSERT_EVSE, {"station_id": station_id, "evse_id": evse_id})
-    await session.execute(
+        await _core(session, _INSERT_EVSE, {"station_id": station_id, "evse_id": evse_id})
+    await _core(
+        session,
         _INSERT_CONNECTOR,
         {
             "station_id": station_id,
@@ -198,8 +228,13 @@ async def insert_connector(
 async def close_open_interval(
     session: AsyncSession, station_id: str, evse_id: int, connector_id: int, at: datetime
 ) -> None:
-    """End the connector's open status interval at `at` (one that started before `at`)."""
-    await session.execute(
+    """End the connector's open status interval at `at` (one that started before `at`).
+
+    Core, no autoflush: the caller has no unflushed ORM change to this connector's history
+    (record_status takes this path only for a connector's first report in the transaction).
+    """
+    await _core(
+        session,
         _CLOSE_OPEN,
         {"b_station": station_id, "b_evse": evse_id, "b_connector": connector_id, "b_at": at},
     )
