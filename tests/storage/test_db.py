@@ -53,14 +53,24 @@ async def test_sqlite_connection_settings_are_durable(engine: AsyncEngine) -> No
     async with engine.connect() as connection:
         settings = {
             pragma: (await connection.exec_driver_sql(f"PRAGMA {pragma}")).scalar()
-            for pragma in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for pragma in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "cache_size",
+                "temp_store",
+            )
         }
-    # synchronous 2 = FULL: COMMIT returns only after fsync.
+    # synchronous 2 = FULL: COMMIT returns only after fsync. cache_size < 0 is KiB (32 MiB, not
+    # SQLite's 2 MiB: T3), temp_store 2 = MEMORY.
     assert settings == {
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
         "busy_timeout": 5000,
+        "cache_size": -32 * 1024,
+        "temp_store": 2,
     }
 
 
