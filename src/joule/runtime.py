@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import socket
@@ -35,7 +36,7 @@ from joule.runtime_monitoring import Monitoring, connected_count
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
 from joule.storage.db import create_engine, session_factory
-from joule.storage.models import Setting, Station
+from joule.storage.models import Setting
 from joule.storage.repositories.activity import reset_presence
 from joule.storage.uow import UnitOfWork
 from joule.web.mount import close_live
@@ -71,6 +72,10 @@ def _to_gateway(access: stations.StationAccess) -> StationAccess:
     )
 
 
+# Station ids per lookup query: a storm's lookups share queries of at most this many keys.
+LOOKUP_BATCH = 500
+
+
 @dataclass
 class StationDirectoryAdapter:
     """The gateway's StationDirectory port, served by the station domain through the committer."""
@@ -78,14 +83,47 @@ class StationDirectoryAdapter:
     committer: GroupCommitter
     clock: Clock
     node: str
+    # Lookups waiting for the next query, by station id (T8: one read serves a storm's connects).
+    _waiting: dict[str, list[asyncio.Future[StationAccess | None]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _reader: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def lookup(self, station_id: str) -> StationAccess | None:
-        async def work(uow: UnitOfWork) -> stations.StationAccess | None:
-            return await stations.get_access(uow.session, station_id)
+        """The station's access record; lookups made while one query runs share the next."""
+        future: asyncio.Future[StationAccess | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(station_id, []).append(future)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_waiting(), name="station-lookups")
+        return await future
 
-        # One row by key per connect: inline, so a reconnect storm does not queue on threads.
-        found = await self.committer.read(work, quick=True)
-        return _to_gateway(found) if found is not None else None
+    async def _read_waiting(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(0)  # let the connects of this loop iteration join
+            waiting = dict(itertools.islice(self._waiting.items(), LOOKUP_BATCH))
+            for station_id in waiting:
+                del self._waiting[station_id]
+            try:
+                found = await self._read(list(waiting))
+            except Exception as error:
+                for futures in waiting.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(error)
+                continue
+            for station_id, futures in waiting.items():
+                access = found.get(station_id)
+                answer = _to_gateway(access) if access is not None else None
+                for future in futures:
+                    if not future.done():  # a handshake that timed out gave up waiting
+                        future.set_result(answer)
+
+    async def _read(self, station_ids: list[str]) -> dict[str, stations.StationAccess]:
+        async def work(uow: UnitOfWork) -> dict[str, stations.StationAccess]:
+            return await stations.get_accesses(uow.session, station_ids)
+
+        # A few rows by key: inline on SQLite, so a reconnect storm never queues on threads.
+        return await self.committer.read(work, quick=True)
 
     async def register_unknown(self, station_id: str, *, accept: bool) -> StationAccess:
         at = self.clock.now()
@@ -112,8 +150,8 @@ class StationDirectoryAdapter:
             # Published after commit: the dashboard's live pages and the alert rules follow it.
             uow.emit(StationConnected(station_id=station_id, ocpp_version=ocpp_version, at=at))
 
-        # The station row is read by every connect: load a storm's rows in one query (T8).
-        await self.committer.run(work, preload={Station: (station_id,)})
+        # One Core UPDATE per connect in the batch's transaction: no row loaded, no flush (T8).
+        await self.committer.run(work)
 
     async def disconnected(self, station_id: str) -> None:
         at = self.clock.now()

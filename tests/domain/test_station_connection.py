@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -159,3 +160,62 @@ async def test_connection_audit_keeps_no_more_than_its_columns_hold(
     assert first.station_id == "X" * 64 and len(first.reason) == 255
     assert (first.remote, first.outcome) == ("203.0.113.7:51234", "refused")
     assert (second.station_id, second.reason) == (None, "bad id")
+
+
+async def test_lookups_made_together_share_one_query_and_each_gets_its_own_answer(
+    committer: GroupCommitter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """T8: a storm's lookups are served by a few reads, not one session per connect."""
+    from joule.kit.clock import FixedClock
+    from joule.runtime import StationDirectoryAdapter
+
+    for number in range(5):
+        await add_station(committer, f"CS-{number}", security_profile=number % 3)
+    reads: list[list[str]] = []
+    get_accesses = service.get_accesses
+
+    async def counting(session: object, station_ids: list[str]) -> object:
+        reads.append(sorted(station_ids))
+        return await get_accesses(session, station_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "get_accesses", counting)
+    directory = StationDirectoryAdapter(committer, FixedClock(T0), "node-a")
+    asked = ["CS-0", "CS-1", "NOPE", "CS-4", "CS-1"]
+    answers = await asyncio.gather(*(directory.lookup(s) for s in asked))
+    assert reads == [["CS-0", "CS-1", "CS-4", "NOPE"]]
+    assert [a.station_id if a else None for a in answers] == ["CS-0", "CS-1", None, "CS-4", "CS-1"]
+    assert [a.security_profile for a in answers if a] == [0, 1, 1, 1]
+    # A lookup after the storm gets a fresh read (nothing is cached between connects).
+    await add_station(committer, "NOPE")
+    assert (await directory.lookup("NOPE")) is not None
+    assert len(reads) == 2
+
+
+async def test_presence_updates_keep_a_row_loaded_in_the_same_unit_in_step(
+    committer: GroupCommitter,
+) -> None:
+    """Presence is written by Core UPDATEs: a Station row the unit already holds shows them."""
+    from joule.storage.models import Station
+
+    await add_station(committer, security_profile=1)
+
+    async def work(uow: UnitOfWork) -> list[tuple[object, ...]]:
+        held = await uow.session.get(Station, "CS-1")
+        assert held is not None
+        seen = []
+        await service.mark_connected(
+            uow.session,
+            station_id="CS-1",
+            ocpp_version="2.0.1",
+            node="node-a",
+            security_profile=2,
+            at=T0,
+        )
+        seen.append((held.online, held.connected_node, held.min_security_profile))
+        assert await service.mark_disconnected(uow.session, station_id="CS-1", at=T0, node="node-a")
+        seen.append((held.online, held.connected_node, held.min_security_profile))
+        return seen
+
+    assert await committer.run(work) == [(True, "node-a", 2), (False, None, 2)]
+    cs = await station(committer)
+    assert (cs.online, cs.connected_node, cs.min_security_profile) == (False, None, 2)

@@ -13,6 +13,7 @@ from joule.domain.station import rules
 from joule.domain.station.connection import (
     StationAccess,
     get_access,
+    get_accesses,
     mark_connected,
     mark_disconnected,
     record_connection_audit,
@@ -31,6 +32,7 @@ __all__ = [
     "configure",
     "ensure_station",
     "get_access",
+    "get_accesses",
     "intervals",
     "mark_connected",
     "mark_disconnected",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, inspect, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Table, bindparam, case, func, insert, inspect, or_, select, update
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,6 +32,32 @@ from joule.storage.uow import UnitOfWork
 async def get_station(session: AsyncSession, station_id: str) -> Station | None:
     """The station row (from the session's identity map when already loaded)."""
     return await session.get(Station, station_id)
+
+
+_ACCESS_COLUMNS = (
+    Station.id.label("station_id"),
+    Station.registration,
+    Station.password_hash,
+    Station.security_profile,
+    Station.min_security_profile,
+    Station.boot_status,
+    Station.timezone,
+    Station.assume_subprotocol,
+    Station.lenient,
+)
+
+
+async def access_rows(session: AsyncSession, station_ids: Collection[str]) -> list[Row[Any]]:
+    """What the gateway checks at a connect, for many stations in one Core query (no ORM object).
+
+    Columns in StationAccess order: id, registration, password_hash, security_profile,
+    min_security_profile, boot_status, timezone, assume_subprotocol, lenient.
+    """
+    if not station_ids:
+        return []
+    ids = sorted(set(station_ids))
+    statement = select(*_ACCESS_COLUMNS).where(Station.id.in_(ids))
+    return list(await _core(session, statement, {}))
 
 
 async def create_station(
@@ -396,24 +423,106 @@ def add_station_report(
     )
 
 
+_STATIONS: Table = Station.__table__  # type: ignore[assignment]
+_CONNECTED = (
+    update(_STATIONS)
+    .where(_STATIONS.c.id == bindparam("b_id"))
+    .values(
+        online=True,
+        ocpp_version=bindparam("b_version"),
+        connected_node=bindparam("b_node"),
+        connected_at=bindparam("b_at"),
+        last_seen=bindparam("b_at"),
+        # A05.FR.07 / A00.FR.002: never allow a lower profile again once a higher one was used.
+        min_security_profile=case(
+            (
+                func.coalesce(_STATIONS.c.min_security_profile, 0) < bindparam("b_profile"),
+                bindparam("b_profile"),
+            ),
+            else_=func.coalesce(_STATIONS.c.min_security_profile, 0),
+        ),
+    )
+)
+
+
+def _sync_loaded(
+    session: AsyncSession,
+    station_id: str,
+    values: Mapping[str, Any],
+    *,
+    raise_profile: int | None = None,
+) -> None:
+    """Give a Station row this session already loaded the values a Core UPDATE just wrote."""
+    sync = session.sync_session
+    loaded = sync.identity_map.get(sync.identity_key(Station, station_id))
+    if loaded is None:
+        return
+    for name, value in values.items():
+        set_committed_value(loaded, name, value)
+    known = inspect(loaded).dict  # loaded values only: one not loaded comes from the row later
+    if raise_profile is not None and "min_security_profile" in known:
+        profile = max(known["min_security_profile"] or 0, raise_profile)
+        set_committed_value(loaded, "min_security_profile", profile)
+
+
 async def set_connected(
     session: AsyncSession,
-    station: Station,
     *,
+    station_id: str,
     ocpp_version: str,
     node: str,
     security_profile: int,
     at: datetime,
-) -> None:
-    """Record that the station holds a socket on `node` now."""
-    station.online = True
-    station.ocpp_version = ocpp_version
-    station.connected_node = node
-    station.connected_at = at
-    station.last_seen = at
-    # A05.FR.07 / A00.FR.002: never allow a lower profile again once a higher one was used.
-    station.min_security_profile = max(station.min_security_profile or 0, security_profile)
-    await session.flush()
+) -> bool:
+    """Record that the station holds a socket on `node` now; False for no such station.
+
+    One Core UPDATE, no ORM object and no flush (T8: a reconnect storm). Presence columns are
+    written only by Core statements run in order (this, set_disconnected, the gateway's last-seen
+    and start-up reset), so no unflushed ORM change can bear on it.
+    """
+    result = await _core(
+        session,
+        _CONNECTED,
+        {
+            "b_id": station_id,
+            "b_version": ocpp_version,
+            "b_node": node,
+            "b_at": at,
+            "b_profile": security_profile,
+        },
+    )
+    if not result.rowcount:
+        return False
+    _sync_loaded(
+        session,
+        station_id,
+        {
+            "online": True,
+            "ocpp_version": ocpp_version,
+            "connected_node": node,
+            "connected_at": at,
+            "last_seen": at,
+        },
+        raise_profile=security_profile,
+    )
+    return True
+
+
+@functools.cache
+def _disconnect_statement(by_node: bool, by_connected_at: bool) -> Executable:
+    """The UPDATE of set_disconnected for the conditions given, built once."""
+    columns = _STATIONS.c
+    conditions: list[Any] = [
+        columns.id == bindparam("b_id"),
+        columns.online.is_(True),
+        # A socket opened after this disconnect belongs to a newer connection: leave it online.
+        or_(columns.connected_at.is_(None), columns.connected_at <= bindparam("b_at")),
+    ]
+    if by_node:
+        conditions.append(columns.connected_node == bindparam("b_node"))
+    if by_connected_at:
+        conditions.append(columns.connected_at == bindparam("b_since"))
+    return update(_STATIONS).where(*conditions).values(online=False, connected_node=None)
 
 
 async def set_disconnected(
@@ -424,27 +533,19 @@ async def set_disconnected(
     node: str | None,
     connected_at: datetime | None,
 ) -> bool:
-    """Mark the station offline unless a later connection holds it; True when it was changed."""
-    conditions: list[Any] = [
-        Station.id == station_id,
-        Station.online.is_(True),
-        # A socket opened after this disconnect belongs to a newer connection: leave it online.
-        or_(Station.connected_at.is_(None), Station.connected_at <= at),
-    ]
-    if node is not None:
-        conditions.append(Station.connected_node == node)
-    if connected_at is not None:
-        conditions.append(Station.connected_at == connected_at)
-    result = await session.execute(
-        update(Station)
-        .where(*conditions)
-        .values(online=False, connected_node=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    return bool(getattr(result, "rowcount", 0))
+    """Mark the station offline unless a later connection holds it; True when it was changed.
+
+    One Core UPDATE, like set_connected (no flush, no ORM synchronisation query).
+    """
+    statement = _disconnect_statement(node is not None, connected_at is not None)
+    parameters = {"b_id": station_id, "b_at": at, "b_node": node, "b_since": connected_at}
+    result = await _core(session, statement, parameters)
+    if not result.rowcount:
+        return False
+    _sync_loaded(session, station_id, {"online": False, "connected_node": None})
+    return True
 
 
-_STATIONS: Table = Station.__table__  # type: ignore[assignment]
 # Core (not ORM) UPDATE, so a list of parameters runs as one executemany.
 _TOUCH = (
     update(_STATIONS)
