@@ -165,7 +165,13 @@ class LocalListKeeper:
 
     async def _guarded(self, station_id: str, *, rediscover: bool, reconcile: bool) -> None:
         assert self._gate is not None, "start() first"
+        if not self.service.sender.is_connected(station_id):
+            # Gone again (or still waiting for its turn when it left): nothing can be sent, and
+            # its next connect queues a reconciliation of its own. No read for nothing.
+            return
         async with self._gate:
+            if not self.service.sender.is_connected(station_id):
+                return  # it left while this waited for the gate
             try:
                 if reconcile:
                     result = await self.service.reconcile(station_id, rediscover=rediscover)

@@ -263,21 +263,18 @@ class LocalListService:
 
         async def work(uow: UnitOfWork) -> _Snapshot:
             session = uow.session
-            station = await listing.get_station(session, station_id)
-            if station is None:
+            state = await repo.sync_state(session, station_id)
+            if state is None:
                 raise NotFound(f"station {station_id} not found")
             # Only an accepted station is sent CALLs of ours (B02/B03: not while Pending or
             # Rejected; 1.6 §4.2 likewise).
-            accepted = station.boot_status == "Accepted" and station.registration == "accepted"
-            version = _version(station.ocpp_version) if accepted else None
-            state = await repo.get_state(session, station_id)
-            confirmed = state.version if state is not None else 0
-            highest = max(confirmed, state.target_version) if state is not None else 0
+            accepted = state.boot_status == "Accepted" and state.registration == "accepted"
+            version = _version(state.ocpp_version) if accepted else None
             snapshot = _Snapshot(
                 version=version,
-                status=state.status if state is not None else PENDING,
-                confirmed=confirmed,
-                next_version=highest + 1,
+                status=state.status or PENDING,
+                confirmed=state.version,
+                next_version=max(state.version, state.target_version) + 1,
                 held={},
                 target=[],
                 group_types={},
@@ -296,7 +293,8 @@ class LocalListService:
             snapshot.known = await station_limits.stored(session, station_id, version)
             return snapshot
 
-        return await self.committer.read(work)
+        # Without the target it is one row by key: inline on SQLite, no thread hop (issue 3).
+        return await self.committer.read(work, quick=not target)
 
     async def _sync(
         self, station_id: str, *, full: bool, actor: str, rediscovered: bool = False

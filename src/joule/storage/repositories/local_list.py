@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import (
@@ -22,6 +22,50 @@ from joule.storage.models import (
 async def get_state(session: AsyncSession, station_id: str) -> LocalListState | None:
     """The station's list state row, if a sync was ever tried."""
     return await session.get(LocalListState, station_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """What a sync reads first: may the station be sent CALLs, and Joule's list state for it."""
+
+    registration: str
+    boot_status: str | None
+    ocpp_version: str | None
+    version: int  # confirmed by the station; 0 when never synced
+    target_version: int
+    status: str | None  # None: never synced
+
+
+_SYNC_STATE = (
+    select(
+        Station.registration,
+        Station.boot_status,
+        Station.ocpp_version,
+        LocalListState.version,
+        LocalListState.target_version,
+        LocalListState.status,
+    )
+    .outerjoin(LocalListState, LocalListState.station_id == Station.id)
+    .where(Station.id == bindparam("b_station"))
+)
+
+
+async def sync_state(session: AsyncSession, station_id: str) -> SyncState | None:
+    """The station's sync state in one Core query of six columns (no ORM object); None for no
+    station. Every reconciliation starts here (issue 3: one per booted station)."""
+    connection = await session.connection()
+    row = (await connection.execute(_SYNC_STATE, {"b_station": station_id})).first()
+    if row is None:
+        return None
+    registration, boot_status, ocpp_version, version, target_version, status = row
+    return SyncState(
+        registration=registration,
+        boot_status=boot_status,
+        ocpp_version=ocpp_version,
+        version=version or 0,
+        target_version=target_version or 0,
+        status=status,
+    )
 
 
 async def ensure_state(session: AsyncSession, station_id: str, at: datetime) -> LocalListState:
