@@ -55,6 +55,23 @@ _COLUMNS = (
     Transaction.last_meter_at,
 )
 
+# Built once: constructing a statement costs ~0.3 ms of SQLAlchemy expression work, per batch
+# (T6: a batch of one MeterValues at low load); a reused one only hits the compiled cache.
+_SELECT = select(*_COLUMNS).where(Transaction.id.in_(bindparam("ids", expanding=True)))
+_TABLE = Transaction.__table__
+assert isinstance(_TABLE, Table)
+_UPDATE = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("pk"),
+        or_(_TABLE.c.last_meter_at.is_(None), _TABLE.c.last_meter_at <= bindparam("at")),
+        or_(_TABLE.c.last_meter_wh.is_(None), _TABLE.c.last_meter_wh <= bindparam("wh")),
+    )
+    .values(
+        last_meter_wh=bindparam("wh"), last_meter_at=bindparam("at"), updated_at=bindparam("now")
+    )
+)
+
 
 async def load_meter_states(uow: UnitOfWork, keys: Collection[Any]) -> None:
     """Read the state of these transactions (by our id) for the whole batch: one query."""
@@ -63,7 +80,7 @@ async def load_meter_states(uow: UnitOfWork, keys: Collection[Any]) -> None:
     if not wanted:
         return
     connection = await uow.session.connection()
-    rows = await connection.execute(select(*_COLUMNS).where(Transaction.id.in_(wanted)))
+    rows = await connection.execute(_SELECT, {"ids": wanted})
     for row in rows:
         uow.lean[(_STATES, row[0])] = MeterState(*row)
 
@@ -90,18 +107,6 @@ async def _write_moved(uow: UnitOfWork) -> None:
     states: dict[int, MeterState] = uow.lean.pop(_MOVED, {})
     if not states:
         return
-    table = Transaction.__table__
-    assert isinstance(table, Table)
-    statement = (
-        update(table)
-        .where(
-            table.c.id == bindparam("pk"),
-            or_(table.c.last_meter_at.is_(None), table.c.last_meter_at <= bindparam("at")),
-            or_(table.c.last_meter_wh.is_(None), table.c.last_meter_wh <= bindparam("wh")),
-        )
-        .values(last_meter_wh=bindparam("wh"), last_meter_at=bindparam("at"))
-    )
-    stamped = statement.values(updated_at=bindparam("now"))
     connection = await uow.session.connection()
     rows = [
         {
@@ -112,4 +117,4 @@ async def _write_moved(uow: UnitOfWork) -> None:
         }
         for s in states.values()
     ]
-    await connection.execute(stamped, rows)
+    await connection.execute(_UPDATE, rows)
