@@ -273,8 +273,8 @@ class GroupCommitter:
             try:
                 # Leaving the block without a COMMIT closes the session, which rolls back.
                 async with self._sessions() as session:
-                    await session.connection(execution_options=WRITE_INTENT)
-                    uow = UnitOfWork(session)
+                    connection = await session.connection(execution_options=WRITE_INTENT)
+                    uow = UnitOfWork(session, connection)
                     await _preload(uow, items)
                     results: list[Any] = []
                     pace = Pacer()

@@ -79,7 +79,7 @@ async def load_meter_states(uow: UnitOfWork, keys: Collection[Any]) -> None:
     wanted = [key for key in ids if (_STATES, key) not in uow.lean]
     if not wanted:
         return
-    connection = await uow.session.connection()
+    connection = await uow.connection()
     rows = await connection.execute(_SELECT, {"ids": wanted})
     for row in rows:
         uow.lean[(_STATES, row[0])] = MeterState(*row)
@@ -107,7 +107,7 @@ async def _write_moved(uow: UnitOfWork) -> None:
     states: dict[int, MeterState] = uow.lean.pop(_MOVED, {})
     if not states:
         return
-    connection = await uow.session.connection()
+    connection = await uow.connection()
     rows = [
         {
             "pk": s.id,
