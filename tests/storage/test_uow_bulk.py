@@ -81,3 +81,34 @@ async def test_tables_with_python_defaults_still_get_them(committer: GroupCommit
         return operator.role, operator.active
 
     assert await committer.read(read) == ("admin", True)
+
+
+async def test_tuple_rows_read_back_as_dict_rows_do(committer: GroupCommitter) -> None:
+    """bulk_insert_rows (tuples in a given key order) stores exactly what bulk_insert does,
+    whatever order the dialect's INSERT wants its parameters in."""
+    at = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    keys = ("value", "timestamp", "station_id", "evse_id", "measurand", "raw_value", "phase")
+    rows = [
+        (Decimal("10.25"), at, "CP-T", 1, "Voltage", "10.25", "L1-N"),
+        (None, at, "CP-T", 1, "Voltage", "n/a", None),
+        (Decimal("-3"), at + timedelta(seconds=1), "CP-T", 2, "Current.Import", "-3", "L2"),
+    ]
+
+    async def write(uow: UnitOfWork) -> None:
+        uow.bulk_insert_rows(MeterValue, keys, rows)
+
+    await committer.run(write)
+
+    async def read(uow: UnitOfWork) -> list[MeterValue]:
+        query = select(MeterValue).where(MeterValue.station_id == "CP-T").order_by(MeterValue.id)
+        return list(await uow.session.scalars(query))
+
+    stored = await committer.read(read)
+    assert [
+        (v.value, v.timestamp.replace(tzinfo=UTC), v.evse_id, v.measurand, v.raw_value, v.phase)
+        for v in stored
+    ] == [
+        (Decimal("10.25"), at, 1, "Voltage", "10.25", "L1-N"),
+        (None, at, 1, "Voltage", "n/a", None),
+        (Decimal("-3"), at + timedelta(seconds=1), 2, "Current.Import", "-3", "L2"),
+    ]

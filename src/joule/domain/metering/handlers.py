@@ -38,19 +38,23 @@ def readings_16(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bo
             continue
         samples = []
         for sv in sampled:
-            raw = _text(sv["value"])
-            signed = sv.get("format") == SIGNED_DATA
+            value = sv["value"]
+            raw = value if type(value) is str else _text(value)
+            get = sv.get
+            signed = get("format") == SIGNED_DATA
+            # Positional (Sample's field order): ten of these per MeterValues (T3).
             samples.append(
                 Sample(
-                    raw_value=raw,
-                    measurand=sv.get("measurand") or DEFAULT_MEASURAND,
-                    unit=sv.get("unit"),
-                    phase=sv.get("phase"),
-                    location=sv.get("location"),
-                    context=sv.get("context"),
+                    raw,
+                    get("measurand") or DEFAULT_MEASURAND,
+                    get("unit"),
+                    0,  # 1.6 has no multiplier
+                    get("phase"),
+                    get("location"),
+                    get("context"),
                     # C16 §7.45 SignedData: the value is the signed blob, kept byte for byte.
-                    signed_data=raw if signed else None,
-                    value_is_signed=signed,
+                    raw if signed else None,
+                    signed,
                 )
             )
         readings.append(MeterReading(meter_value["timestamp"], tuple(samples)))

@@ -156,24 +156,24 @@ def _row(
     sample: Sample,
     value: Decimal | None,
     unit: str | None,
-) -> dict[str, Any]:
-    """One MeterValue row: the normalised value next to the raw reading."""
-    return {
-        "station_id": station_id,
-        "evse_id": evse_id,
-        "connector_id": connector_id,
-        "transaction_pk": tx.id if tx is not None else None,
-        "timestamp": at,
-        "measurand": sample.measurand,
-        "phase": sample.phase,
-        "location": sample.location,
-        "context": sample.context,
-        "value": storable_value(value),
-        "unit": unit[:_UNIT_MAX] if unit else None,
-        "raw_value": sample.raw_value,
-        "raw_unit": _raw_unit(sample),
-        "signed_data": sample.signed_data,
-    }
+) -> tuple[Any, ...]:
+    """One MeterValue row (METER_VALUE_KEYS order): the normalised value next to the raw one."""
+    return (
+        station_id,
+        evse_id,
+        connector_id,
+        tx.id if tx is not None else None,
+        at,
+        sample.measurand,
+        sample.phase,
+        sample.location,
+        sample.context,
+        storable_value(value),
+        unit[:_UNIT_MAX] if unit else None,
+        sample.raw_value,
+        _raw_unit(sample),
+        sample.signed_data,
+    )
 
 
 def record_readings(
@@ -188,7 +188,7 @@ def record_readings(
     received_at: datetime,
 ) -> MeterOutcome:
     """Queue MeterValue rows, each reading attached to attach(its time), and move live energy."""
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     registers: list[RegisterReading] = []
     quirks: list[str] = []
     changed: dict[int, MeterTarget] = {}

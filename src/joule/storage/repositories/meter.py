@@ -12,9 +12,29 @@ from joule.storage.models import MeterValue
 from joule.storage.uow import UnitOfWork
 
 
-def queue_meter_values(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    """Queue meter-value rows for one executemany at flush (T10: no row-by-row inserts)."""
-    uow.bulk_insert(MeterValue, rows)
+# The order of a meter-value row tuple (queue_meter_values).
+METER_VALUE_KEYS = (
+    "station_id",
+    "evse_id",
+    "connector_id",
+    "transaction_pk",
+    "timestamp",
+    "measurand",
+    "phase",
+    "location",
+    "context",
+    "value",
+    "unit",
+    "raw_value",
+    "raw_unit",
+    "signed_data",
+)
+
+
+def queue_meter_values(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
+    """Queue meter-value rows (tuples in METER_VALUE_KEYS order) for one executemany at flush
+    (T10: no row-by-row inserts)."""
+    uow.bulk_insert_rows(MeterValue, METER_VALUE_KEYS, rows)
 
 
 async def station_meter_values(
