@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from joule.storage.models import MeterValue
 from joule.storage.uow import UnitOfWork
 
-
 # The order of a meter-value row tuple (queue_meter_values).
 METER_VALUE_KEYS = (
     "station_id",
