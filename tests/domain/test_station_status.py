@@ -453,3 +453,27 @@ async def test_in_order_reports_of_a_preloaded_batch_read_no_history(
     ]
     connector = (await rows(committer, Connector, station_id="CS-1"))[0]
     assert connector.status == name(CHARGING, version)
+
+
+async def test_2x_new_connectors_of_one_new_evse_in_one_batch_share_one_evse_row(
+    committer: GroupCommitter,
+) -> None:
+    """First reports are queued for the flush: a batch with several connectors of a new EVSE
+    (and a later report of one of them) still writes one EVSE row and a correct history."""
+    await add_station(committer)
+    minute = timedelta(minutes=1)
+    await asyncio.gather(
+        *(report(committer, V201, AVAILABLE, T0, evse=1, connector=c) for c in (1, 2, 3)),
+        report(committer, V201, CHARGING, T0 + minute, evse=1, connector=2),
+    )
+    assert [e.evse_id for e in await rows(committer, Evse, station_id="CS-1")] == [1]
+    connectors = await rows(committer, Connector, station_id="CS-1")
+    assert [(c.connector_id, c.status) for c in connectors] == [
+        (1, "Available"),
+        (2, "Occupied"),
+        (3, "Available"),
+    ]
+    assert await history(committer, evse=1, connector=2) == [
+        ("Available", T0, T0 + minute),
+        ("Occupied", T0 + minute, None),
+    ]

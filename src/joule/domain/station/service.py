@@ -103,7 +103,7 @@ async def register_boot(
     station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
     # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
     # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
-    await repo.mark_open_transactions_stale(session, station_id, at)
+    await repo.mark_open_transactions_stale(uow, station_id, at)
     station.vendor = _cap(info.vendor, 64)
     station.model = _cap(info.model, 64)
     # Optional fields keep their last known value when a boot leaves them out.
@@ -167,7 +167,8 @@ async def record_status(
     Two cases need no read of the history (T7 boot storm): a connector's first report (history is
     only ever written after the connector row, so a new connector has none), and a report newer
     than the connector's last applied one (its open interval is then the latest and says the
-    connector's current status). Both write with Core statements and a bulk row. Everything else
+    connector's current status). Both write without the ORM: rows queued for the flush
+    (executemany) and, for a change, one Core UPDATE closing the open interval. Everything else
     (the station level, late or out-of-order reports, a second report of the same connector in
     one transaction) takes the full path: read the neighbouring intervals and plan.
     """
@@ -209,12 +210,14 @@ async def record_status(
             and at > utc(connector.status_at)
         ):
             if (connector.status, connector.error_code) != (status, error_code):
-                await repo.close_open_interval(session, station_id, evse_id, connector_id, at)
+                await repo.close_open_interval(uow, station_id, evse_id, connector_id, at)
                 _open_interval(uow, station_id, evse_id, connector_id, status, error_code, at)
             _set_current(
                 uow, connector, station_id, status, error_code, at, info, vendor_error_code
             )
             return
+    if repo.queued_connectors(uow):
+        await uow.flush()  # ensure_connector must find the new connectors queued so far
     connector = await repo.ensure_connector(session, station_id, evse_id, connector_id)
     current = await _record_history(
         uow, station, connector, station_id, evse_id, connector_id, status, error_code, at
@@ -245,11 +248,13 @@ async def _first_report(
 ) -> None:
     """A connector's first report: its row (and its EVSE's) with the status, one open interval."""
     evse_key = (station_id, evse_id)
-    with_evse = uow.loaded(Evse, evse_key) is None and (
-        uow.absent(Evse, evse_key) or await uow.session.get(Evse, evse_key) is None
+    with_evse = (
+        not repo.evse_queued(uow, station_id, evse_id)
+        and uow.loaded(Evse, evse_key) is None
+        and (uow.absent(Evse, evse_key) or await uow.session.get(Evse, evse_key) is None)
     )
-    await repo.insert_connector(
-        uow.session,
+    repo.queue_connector(
+        uow,
         station_id=station_id,
         evse_id=evse_id,
         connector_id=connector_id,

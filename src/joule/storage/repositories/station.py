@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -108,11 +109,12 @@ def add_boot_record(
 
 
 async def _core(
-    session: AsyncSession, statement: Executable, parameters: dict[str, Any]
+    session: AsyncSession | UnitOfWork, statement: Executable, parameters: dict[str, Any]
 ) -> CursorResult[Any]:
     """Run a Core statement on the session's connection: no ORM layer and no autoflush (a
     Session.execute would flush the whole batch's pending changes first, T7). Only for statements
-    no pending ORM change of the transaction bears on: callers say why."""
+    no pending ORM change of the transaction bears on: callers say why. Given the unit of work,
+    its connection is asked of the session once per unit (UnitOfWork.connection)."""
     connection = await session.connection()
     return await connection.execute(statement, parameters)
 
@@ -142,7 +144,7 @@ def _unflushed_transaction(sync: Session, station_id: str) -> bool:
     )
 
 
-async def mark_open_transactions_stale(session: AsyncSession, station_id: str, at: datetime) -> int:
+async def mark_open_transactions_stale(uow: UnitOfWork, station_id: str, at: datetime) -> int:
     """Flag the station's still-active transactions as stale (scenario 11); returns how many.
 
     A Core UPDATE (no flush of the whole batch first, T7); when it changed rows (rare: a boot
@@ -150,6 +152,7 @@ async def mark_open_transactions_stale(session: AsyncSession, station_id: str, a
     of the station's transactions has unflushed changes, the ORM statement runs instead (it
     flushes them first: the outcome depends on them).
     """
+    session = uow.session
     sync = session.sync_session
     if _unflushed_transaction(sync, station_id):
         result = await session.execute(
@@ -163,7 +166,7 @@ async def mark_open_transactions_stale(session: AsyncSession, station_id: str, a
             .execution_options(synchronize_session="fetch")
         )
         return int(getattr(result, "rowcount", 0) or 0)
-    result = await _core(session, _MARK_STALE, {"b_station": station_id, "b_at": at})
+    result = await _core(uow, _MARK_STALE, {"b_station": station_id, "b_at": at})
     count = int(result.rowcount or 0)
     if count:
         for loaded in list(sync.identity_map.values()):
@@ -216,8 +219,18 @@ _CLOSE_OPEN = (
 )
 
 
-async def insert_connector(
-    session: AsyncSession,
+# uow.lean key: connectors (and EVSEs) of first reports, inserted together at flush.
+_NEW_CONNECTORS = "station.new_connectors"
+
+
+@dataclass
+class _NewConnectors:
+    evses: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    connectors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def queue_connector(
+    uow: UnitOfWork,
     *,
     station_id: str,
     evse_id: int,
@@ -229,16 +242,16 @@ async def insert_connector(
     vendor_error_code: str | None,
     status_at: datetime | None,
 ) -> None:
-    """Insert a connector known to be new (and its EVSE when `with_evse`) with its first status.
+    """Queue a connector known to be new (and its EVSE when `with_evse`) with its first status.
 
-    Core statements run now, in this order, so the rows are there for any later statement of the
-    transaction; no ORM object is made (the caller knows they did not exist: a batch preload).
+    Written at flush by two executemany INSERTs (EVSEs first: connectors refer to them), no ORM
+    object (T7: two new connectors per booting station). Until then only record_status knows of
+    them: its other paths flush first (queued_connectors).
     """
+    queued: _NewConnectors = uow.lean.setdefault(_NEW_CONNECTORS, _NewConnectors())
     if with_evse:
-        await _core(session, _INSERT_EVSE, {"station_id": station_id, "evse_id": evse_id})
-    await _core(
-        session,
-        _INSERT_CONNECTOR,
+        queued.evses[(station_id, evse_id)] = {"station_id": station_id, "evse_id": evse_id}
+    queued.connectors.append(
         {
             "station_id": station_id,
             "evse_id": evse_id,
@@ -248,12 +261,35 @@ async def insert_connector(
             "info": info,
             "vendor_error_code": vendor_error_code,
             "status_at": status_at,
-        },
+        }
     )
+    uow.on_flush(_NEW_CONNECTORS, _write_connectors)
+
+
+def queued_connectors(uow: UnitOfWork) -> bool:
+    """Whether new connectors wait for the flush."""
+    return _NEW_CONNECTORS in uow.lean
+
+
+def evse_queued(uow: UnitOfWork, station_id: str, evse_id: int) -> bool:
+    """Whether a new EVSE row waits for the flush."""
+    queued: _NewConnectors | None = uow.lean.get(_NEW_CONNECTORS)
+    return queued is not None and (station_id, evse_id) in queued.evses
+
+
+async def _write_connectors(uow: UnitOfWork) -> None:
+    queued: _NewConnectors | None = uow.lean.pop(_NEW_CONNECTORS, None)
+    if queued is None:
+        return
+    connection = await uow.connection()
+    if queued.evses:
+        await connection.execute(_INSERT_EVSE, list(queued.evses.values()))
+    if queued.connectors:
+        await connection.execute(_INSERT_CONNECTOR, queued.connectors)
 
 
 async def close_open_interval(
-    session: AsyncSession, station_id: str, evse_id: int, connector_id: int, at: datetime
+    uow: UnitOfWork, station_id: str, evse_id: int, connector_id: int, at: datetime
 ) -> None:
     """End the connector's open status interval at `at` (one that started before `at`).
 
@@ -261,7 +297,7 @@ async def close_open_interval(
     (record_status takes this path only for a connector's first report in the transaction).
     """
     await _core(
-        session,
+        uow,
         _CLOSE_OPEN,
         {"b_station": station_id, "b_evse": evse_id, "b_connector": connector_id, "b_at": at},
     )
