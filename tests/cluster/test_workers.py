@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import free_port
 
 ADMIN = ("cluster@example.test", "cluster-admin-password")
 _LISTEN, _ESTABLISHED = "0A", "01"  # TCP states in /proc/net/tcp
@@ -42,12 +43,6 @@ class Cluster:
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/api/v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tcp_sockets(port: int) -> list[tuple[str, int, int]]:
@@ -119,7 +114,7 @@ class Owners:
 
 
 def _start(tmp_path: Path, args: list[str], env: dict[str, str]) -> Cluster:
-    ocpp, http = _free_port(), _free_port()
+    ocpp, http = free_port(), free_port()
     db = tmp_path / "joule.db"
     env = {
         **os.environ,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -24,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DB
+from tests.conftest import TEST_DB, free_port
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, MakeJoule, api_client, ocpp_url
 from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import add_station, add_token, eventually
@@ -204,13 +203,6 @@ async def test_s03_drain_finishes_in_flight_messages(
 
 def _text(log: Path) -> str:
     return log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

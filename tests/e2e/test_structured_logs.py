@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import free_port
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import PASSWORD, add_station
-from tests.e2e.test_robustness_faults_restart import Served, free_port
+from tests.e2e.test_robustness_faults_restart import Served
 
 JWT_SECRET = "log-test-jwt-secret-0123456789abcdef"
 STATION = "CP-LOG-1"
