@@ -3,9 +3,10 @@
 PostgreSQL runs when it is reachable at 127.0.0.1:5432 (user postgres); with
 JOULE_REQUIRE_POSTGRES=1 (CI) an unreachable PostgreSQL is a failure, not a skip.
 
-The two test runs go at the same time, each spread over JOULE_TEST_WORKERS pytest-xdist
-workers (default 2): much of the suite waits on sockets, timers and subprocesses, so four
-workers keep a 2-core machine busy. Each run writes to its own log, printed whole when it ends;
+The two test runs go at the same time, spread over pytest-xdist workers: JOULE_TEST_WORKERS
+for SQLite (default 2), JOULE_TEST_PG_WORKERS for PostgreSQL (default 3). Much of the suite
+waits on sockets, timers, subprocesses and the database server, so five workers keep a 2-core
+machine busy. Each run writes to its own log, printed whole when it ends;
 the check fails if either run fails, "no tests ran" (pytest exit 5) included.
 """
 
@@ -92,11 +93,15 @@ def main() -> None:
     if not with_postgres and os.environ.get("JOULE_REQUIRE_POSTGRES") == "1":
         print("PostgreSQL is required (JOULE_REQUIRE_POSTGRES=1) but 127.0.0.1:5432 is unreachable")
         sys.exit(1)
+    pytest = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--durations=15", "-n"]
     workers = os.environ.get("JOULE_TEST_WORKERS", "2")
-    pytest = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "-n", workers]
-    jobs = [start("tests on SQLite", pytest, {"JOULE_TEST_DB": "sqlite"})]
+    jobs = [start("tests on SQLite", [*pytest, workers], {"JOULE_TEST_DB": "sqlite"})]
     if with_postgres:
-        jobs.append(start("tests on PostgreSQL", pytest, {"JOULE_TEST_DB": "postgres"}))
+        # A PostgreSQL test waits more (its own database, cloned and dropped): one worker more.
+        pg_workers = os.environ.get("JOULE_TEST_PG_WORKERS", "3")
+        jobs.append(
+            start("tests on PostgreSQL", [*pytest, pg_workers], {"JOULE_TEST_DB": "postgres"})
+        )
     try:
         codes = [finish(job) for job in jobs]
     except BaseException:
