@@ -649,3 +649,43 @@ async def test_a_station_awaiting_registration_is_sent_nothing(make_joule: MakeJ
     assert state["status"] == "pending" and state["version"] == 0
     await st.close()
     await api.aclose()
+
+
+async def test_a_station_gone_before_its_turn_costs_no_read_and_no_call(
+    make_joule: MakeJoule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 3: a reconciliation whose station left during the settle delay does nothing at
+    all; its next connect queues one of its own."""
+    from joule.storage.repositories import local_list as local_list_repo
+
+    reads: list[str] = []
+    sync_state = local_list_repo.sync_state
+
+    async def counting(session: Any, station_id: str) -> Any:
+        reads.append(station_id)
+        return await sync_state(session, station_id)
+
+    monkeypatch.setattr(local_list_repo, "sync_state", counting)
+    sfx = "-g16"
+    joule = await make_joule(**{**FAST, "local_list_settle_s": 0.5})
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    st = await TestStation.connect(ocpp_url(joule), f"LL-A{sfx}", subprotocols=["ocpp1.6"])
+    boot = await st.call("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "M"})
+    assert boot["status"] == "Accepted"
+    assert joule.local_lists is not None
+    keeper = joule.local_lists.keeper
+    await eventually(lambda: _true(keeper.busy), timeout=5)  # its reconciliation is queued
+    await st.close()
+    await eventually(lambda: idle(joule), timeout=10)
+    assert reads == [] and st.received_calls == []
+    state = (await api.get(f"/stations/{st.station_id}/local-list")).json()
+    assert state["status"] == "pending"
+
+    # Back again: this connect is reconciled (and answered, here: silence → failed).
+    again = await TestStation.connect(ocpp_url(joule), f"LL-A{sfx}", subprotocols=["ocpp1.6"])
+    again.silent = True
+    await eventually(lambda: _true(bool(reads)), timeout=10)
+    assert reads[0] == f"LL-A{sfx}"
+    await again.close()
+    await api.aclose()
