@@ -134,7 +134,7 @@ async def on_status_notification_16(ctx: HandlerContext, payload: Payload) -> Pa
     )
     if when.parsed is not None:
         await service.note_station_time(
-            ctx.uow.session,
+            ctx.uow,
             ctx.station_id,
             when.parsed,
             ctx.received_at,
@@ -165,7 +165,7 @@ async def on_status_notification_2x(ctx: HandlerContext, payload: Payload) -> Pa
     )
     if when.parsed is not None:
         await service.note_station_time(
-            ctx.uow.session,
+            ctx.uow,
             ctx.station_id,
             when.parsed,
             ctx.received_at,

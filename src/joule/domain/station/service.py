@@ -391,7 +391,7 @@ async def _record_history(
 
 
 async def note_station_time(
-    session: AsyncSession,
+    uow: UnitOfWork,
     station_id: str,
     station_time: ParsedTime | datetime,
     received_at: datetime,
@@ -413,6 +413,7 @@ async def note_station_time(
     skew = rules.clock_skew(station_time, received_at)
     if skew is None:
         return
-    station = await repo.get_station(session, station_id)
+    # Status handlers preload the station: no SQL for it in a batch (T7).
+    station = uow.loaded(Station, station_id) or await repo.get_station(uow.session, station_id)
     if station is not None and rules.skew_changed(station.clock_skew_s, skew):
         station.clock_skew_s = skew
