@@ -148,7 +148,12 @@ class Station:
         """A frame from the server: the answer to our outstanding CALL (or a server CALL)."""
         kind = payloads.response_kind(frame)
         if kind == 2:
-            return  # no server-initiated CALLs in the bench scenarios; nothing to answer
+            # A CSMS CALL (local-list reconciliation after a connect, say): bench stations are
+            # lean and implement no optional feature, so they answer at once as such a charger
+            # does, instead of leaving Joule to wait out its call timeout for every station.
+            if self.socket is not None:
+                self.socket.send_text(payloads.not_implemented(frame))
+            return
         waiter = self.waiter
         if waiter is not None:
             if not waiter.done():

@@ -94,6 +94,12 @@ def meter_values(message_id: str, transaction_id: int, register_wh: int) -> byte
     )
 
 
+def not_implemented(call_frame: bytes) -> bytes:
+    """The CALLERROR a station without the requested feature answers a CSMS CALL with."""
+    message_id = orjson.loads(call_frame)[1]
+    return orjson.dumps([4, message_id, "NotImplemented", "not supported by this station", {}])
+
+
 def response_kind(frame: bytes) -> int:
     """The MessageTypeId of a frame the server sent (3 CALLRESULT, 4 CALLERROR, 2 CALL), or 0."""
     # Both servers write compact JSON: `[3,"...` — cheap to read without parsing the frame.
