@@ -35,9 +35,10 @@ from joule.runtime_locallists import LocalLists
 from joule.runtime_monitoring import Monitoring, connected_count
 from joule.storage import migrate
 from joule.storage.committer import GroupCommitter
-from joule.storage.db import create_engine, session_factory
+from joule.storage.db import create_engine, session_factory, sqlite_path
 from joule.storage.models import Setting
 from joule.storage.repositories.activity import reset_presence
+from joule.storage.sqlite_checkpoint import WalCheckpointer
 from joule.storage.uow import UnitOfWork
 from joule.web.mount import close_live
 
@@ -215,6 +216,7 @@ class Joule:
     clock: Clock = field(default_factory=SystemClock)
     node: str = field(default_factory=socket.gethostname)
     engine: AsyncEngine | None = None
+    checkpointer: WalCheckpointer | None = None  # SQLite only
     committer: GroupCommitter | None = None
     bus: MemoryBus | None = None
     gateway: Gateway | None = None
@@ -248,6 +250,10 @@ class Joule:
             raise StartupError("the database needs migrations: run `joule db upgrade` first")
         stations.configure(heartbeat_interval_s=s.heartbeat_interval_s, pending_interval_s=30)
         self.engine = create_engine(s.database_url, sqlite_busy_timeout_ms=s.sqlite_busy_timeout_ms)
+        database_file = sqlite_path(self.engine)
+        if database_file is not None:
+            self.checkpointer = WalCheckpointer(database_file)
+            await self.checkpointer.start()
         self.bus = MemoryBus()
         bus = self.bus
 
@@ -361,6 +367,8 @@ class Joule:
             with contextlib.suppress(Exception):
                 await self.committer.run(offline)
             await self.committer.stop(timeout=30)
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         if self.engine is not None:
             await self.engine.dispose()
         self.stopped.set()

@@ -60,6 +60,7 @@ async def test_sqlite_connection_settings_are_durable(engine: AsyncEngine) -> No
                 "busy_timeout",
                 "cache_size",
                 "temp_store",
+                "wal_autocheckpoint",
             )
         }
     # synchronous 2 = FULL: COMMIT returns only after fsync. cache_size < 0 is KiB (32 MiB, not
@@ -71,6 +72,7 @@ async def test_sqlite_connection_settings_are_durable(engine: AsyncEngine) -> No
         "busy_timeout": 5000,
         "cache_size": -32 * 1024,
         "temp_store": 2,
+        "wal_autocheckpoint": 16_000,  # a safety net: checkpoints run in the background
     }
 
 

@@ -82,6 +82,7 @@ def create_engine(
 
 SQLITE_CACHE_KIB = 32 * 1024  # per connection, filled lazily
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+SQLITE_AUTOCHECKPOINT_PAGES = 16_000  # ~64 MiB of WAL before a COMMIT checkpoints by itself
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
@@ -104,6 +105,8 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB:d}")
             cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES:d}")
             cursor.execute("PRAGMA temp_store=MEMORY")
+            # Checkpoints run in the background (sqlite_checkpoint.py); this is the safety net.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES:d}")
         finally:
             cursor.close()
 
@@ -142,6 +145,13 @@ def _ensure_wal(cursor: Any, busy_timeout_ms: int) -> None:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (results outlive the unit of work)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sqlite_path(engine: AsyncEngine) -> str | None:
+    """The database file of a SQLite engine, or None for any other database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return engine.url.database or None
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
