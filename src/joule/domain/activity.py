@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,9 @@ MAX_LOGGED_FRAME = 8192  # characters of a frame kept in the log
 # else and cost two rows per message (T2: ~15 % of a Heartbeat's CPU).
 HEARTBEAT_LOG_EVERY_S = 60.0
 _HEARTBEAT = "Heartbeat"
-_TOUCH_CHUNK = 200  # last-seen updates per statement
+_TOUCH_CHUNK = 200  # last-seen updates per unit of work
+_LOG_CHUNK = 100  # message-log rows per unit of work
+_PRUNE_CHUNK = 50  # stations per message-log prune unit
 # CSMS CALLs that can carry a new station password (A01.FR.08: never kept in clear).
 _SECRET_CARRIERS = frozenset({"ChangeConfiguration", "SetVariables"})
 
@@ -64,6 +67,7 @@ class ActivityRecorder:
         self._prune_interval = prune_interval_s
         self._rows: list[dict[str, Any]] = []
         self._seen: dict[str, datetime] = {}
+        self._logged: set[str] = set()  # stations with log rows since the last prune
         self._heartbeat_logged: dict[str, datetime] = {}  # station → last heartbeat logged
         self._heartbeat_skipped: set[str] = set()  # stations whose current heartbeat was not
         self._task: asyncio.Task[None] | None = None
@@ -127,28 +131,47 @@ class ActivityRecorder:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write buffered rows and last-seen times in one unit of work."""
+        """Write buffered rows and last-seen times, in small units of work one after another.
+
+        Each unit joins a group commit beside stations' messages: small ones keep any batch
+        from waiting behind half a second of log rows at once (T6), and SQLite, which runs
+        inline on the event loop, from holding it for tens of milliseconds (T5).
+        """
         rows, self._rows = self._rows, []
         seen, self._seen = self._seen, {}
-        if not rows and not seen:
-            return
+        self._logged.update(row["station_id"] for row in rows)
+        for start in range(0, len(rows), _LOG_CHUNK):
+            chunk = rows[start : start + _LOG_CHUNK]
 
-        async def work(uow: UnitOfWork) -> None:
-            append_message_log(uow, rows)
-            # SQLite runs inline on the event loop: 10 000 stations' last-seen updates in one
-            # executemany would hold it for tens of milliseconds (T5). Chunks, with a yield.
-            items = sorted(seen.items())
-            for start in range(0, len(items), _TOUCH_CHUNK):
-                await self._touch(uow.session, dict(items[start : start + _TOUCH_CHUNK]))
-                await asyncio.sleep(0)
+            async def append(uow: UnitOfWork, chunk: list[dict[str, Any]] = chunk) -> None:
+                append_message_log(uow, chunk)
 
+            await self._run(append, f"write {len(chunk)} message-log rows")
+        items = sorted(seen.items())
+        for start in range(0, len(items), _TOUCH_CHUNK):
+            touched = dict(items[start : start + _TOUCH_CHUNK])
+
+            async def touch(uow: UnitOfWork, touched: dict[str, datetime] = touched) -> None:
+                await self._touch(uow.session, touched)
+
+            await self._run(touch, f"update last seen of {len(touched)} stations")
+
+    async def prune(self) -> None:
+        """Trim the log of every station that logged since the last prune to its bound."""
+        stations, self._logged = sorted(self._logged), set()
+        for start in range(0, len(stations), _PRUNE_CHUNK):
+            chunk = stations[start : start + _PRUNE_CHUNK]
+
+            async def prune(uow: UnitOfWork, chunk: list[str] = chunk) -> None:
+                await prune_message_log(uow.session, self._limit, chunk)
+
+            await self._run(prune, f"prune the message log of {len(chunk)} stations")
+
+    async def _run(self, work: Callable[[UnitOfWork], Awaitable[None]], what: str) -> None:
         try:
             await self._committer.run(work)
         except Exception:
-            log.exception("could not write %d message-log rows", len(rows))
-
-    async def _prune(self, uow: UnitOfWork) -> int:
-        return await prune_message_log(uow.session, self._limit)
+            log.exception("could not %s", what)
 
     async def _loop(self) -> None:
         since_prune = 0.0
@@ -158,7 +181,4 @@ class ActivityRecorder:
             since_prune += self._flush_interval
             if since_prune >= self._prune_interval and self._limit > 0:
                 since_prune = 0.0
-                try:
-                    await self._committer.run(self._prune)
-                except Exception:
-                    log.exception("could not prune the message log")
+                await self.prune()
