@@ -172,9 +172,9 @@ async def _closed_by_server(reader: asyncio.StreamReader, timeout: float) -> byt
 
 
 async def _slow_upgrade_closed_by_handshake_timeout(joule: Joule) -> None:
+    started = time.monotonic()  # before the server accepts: its timer can only start later
     reader, writer = await asyncio.open_connection("127.0.0.1", port_of(joule))
     request = b"GET /ocpp/SLOWLORIS HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-    started = time.monotonic()
 
     async def dribble() -> None:
         # One byte every 50 ms: the request line arrives, the headers never finish.
@@ -189,7 +189,7 @@ async def _slow_upgrade_closed_by_handshake_timeout(joule: Joule) -> None:
     sender.cancel()
     writer.close()
     assert b" 101 " not in received
-    assert 0.4 <= elapsed < 2.5, elapsed  # handshake_timeout_s, not the dribble's 3 s
+    assert 0.95 <= elapsed < 2.5, elapsed  # handshake_timeout_s (1 s), not the dribble's 3 s
     # A legitimate station connects meanwhile, as usual.
     st = await TestStation.connect(ocpp_url(joule), "S26A-OK")
     await assert_alive(st)
@@ -197,13 +197,13 @@ async def _slow_upgrade_closed_by_handshake_timeout(joule: Joule) -> None:
 
 
 async def _silent_socket_closed_after_first_message_deadline(joule: Joule) -> None:
+    started = time.monotonic()  # before the upgrade: the deadline can only start later
     silent = await TestStation.connect(ocpp_url(joule), "S26B-SILENT")
     talker = await TestStation.connect(ocpp_url(joule), "S26B-TALKER")
     await talker.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
-    started = time.monotonic()
     # Upgraded, then never a BootNotification (nor anything else): closed after the deadline.
     assert await closed_with(silent, 5) == 1008
-    assert 0.3 <= time.monotonic() - started < 2.5
+    assert 0.95 <= time.monotonic() - started < 2.5  # first_message_timeout_s (1 s)
     await asyncio.sleep(0.5)
     await assert_alive(talker)  # a station that spoke in time is not touched
     await talker.close()
@@ -257,8 +257,10 @@ async def test_s26c_per_ip_connection_cap(make_joule: MakeJoule) -> None:
 
 
 async def test_s26ab_slow_upgrade_and_silent_sockets(make_joule: MakeJoule) -> None:
+    # 1 s, not less: a legitimate station's upgrade must fit in it on a loaded 2-core machine
+    # (the suite runs on several workers at once).
     joule = await make_joule(
-        handshake_timeout_s=0.5, first_message_timeout_s=0.5, unknown_stations="accept"
+        handshake_timeout_s=1.0, first_message_timeout_s=1.0, unknown_stations="accept"
     )
     booted = await TestStation.connect(ocpp_url(joule), "S26-BOOTED")
     await booted.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
