@@ -128,14 +128,6 @@ def station_time(raw: str, *, assume_tz: str | None, received_at: datetime) -> S
     return StationTime(parsed.at, parsed.at, False)
 
 
-def _normalised(sample: Sample) -> tuple[Decimal | None, str | None]:
-    if sample.value_is_signed:
-        return None, sample.unit
-    return normalise_sample(
-        sample.measurand, sample.unit, sample.raw_value, multiplier=sample.multiplier
-    )
-
-
 def _raw_unit(sample: Sample) -> str | None:
     if not sample.multiplier:
         return sample.unit[:_RAW_UNIT_MAX] if sample.unit else None
@@ -145,35 +137,6 @@ def _raw_unit(sample: Sample) -> str | None:
 def _note(quirks: list[str], quirk: str | None) -> None:
     if quirk is not None and quirk not in quirks:
         quirks.append(quirk)
-
-
-def _row(
-    station_id: str,
-    evse_id: int,
-    connector_id: int | None,
-    tx: MeterTarget | None,
-    at: datetime,
-    sample: Sample,
-    value: Decimal | None,
-    unit: str | None,
-) -> tuple[Any, ...]:
-    """One MeterValue row (METER_VALUE_KEYS order): the normalised value next to the raw one."""
-    return (
-        station_id,
-        evse_id,
-        connector_id,
-        tx.id if tx is not None else None,
-        at,
-        sample.measurand,
-        sample.phase,
-        sample.location,
-        sample.context,
-        storable_value(value),
-        unit[:_UNIT_MAX] if unit else None,
-        sample.raw_value,
-        _raw_unit(sample),
-        sample.signed_data,
-    )
 
 
 def record_readings(
@@ -199,13 +162,48 @@ def record_readings(
             _note(quirks, QUIRK_IMPLAUSIBLE_TIMESTAMP)
         at = when.at
         tx = attach(at)
+        tx_pk = tx.id if tx is not None else None
+        # One pass per sample, no helper calls: ten samples per MeterValues (T3).
         for sample in reading.samples:
-            value, unit = _normalised(sample)
-            rows.append(_row(station_id, evse_id, connector_id, tx, at, sample, value, unit))
-            _newest(live, sample, value, at, tx)
-            if value is None or not is_live_register(
-                sample.measurand, sample.location, sample.phase
-            ):
+            measurand, unit, phase, location = (
+                sample.measurand,
+                sample.unit,
+                sample.phase,
+                sample.location,
+            )
+            if sample.value_is_signed:
+                value, base_unit = None, unit
+            else:
+                value, base_unit = normalise_sample(
+                    measurand, unit, sample.raw_value, multiplier=sample.multiplier
+                )
+            # A MeterValue row (METER_VALUE_KEYS order): the normalised value beside the raw one.
+            rows.append(
+                (
+                    station_id,
+                    evse_id,
+                    connector_id,
+                    tx_pk,
+                    at,
+                    measurand,
+                    phase,
+                    location,
+                    sample.context,
+                    storable_value(value),
+                    base_unit[:_UNIT_MAX] if base_unit else None,
+                    sample.raw_value,
+                    _raw_unit(sample),
+                    sample.signed_data,
+                )
+            )
+            if value is None or phase is not None or location not in _WHOLE_OUTLET:
+                continue
+            if measurand in (_POWER, ENERGY_REGISTER):
+                # The newest whole-EVSE power and energy register, for the live event.
+                known = live.get(measurand)
+                if known is None or at >= known[0]:
+                    live[measurand] = (at, value, tx_pk)
+            if not is_live_register(measurand, location, phase):
                 continue
             if not plausible_register(value):
                 _note(quirks, QUIRK_IMPLAUSIBLE_METER_VALUE)
@@ -214,7 +212,7 @@ def record_readings(
             if tx is None:
                 continue
             # Q16 is only detectable on values labelled Wh (or unlabelled: Wh by default).
-            labelled_wh = sample.unit in (None, "Wh") and not sample.multiplier
+            labelled_wh = unit in (None, "Wh") and not sample.multiplier
             quirk, moved = advance_register(tx, value, at, detect_kwh=labelled_wh)
             if moved:
                 changed[tx.id] = tx
@@ -237,23 +235,7 @@ def record_readings(
 
 
 _POWER = "Power.Active.Import"
-
-
-def _newest(
-    live: dict[str, tuple[datetime, Decimal, int | None]],
-    sample: Sample,
-    value: Decimal | None,
-    at: datetime,
-    tx: MeterTarget | None,
-) -> None:
-    """Keep the newest whole-EVSE power and energy register for the live event."""
-    if value is None or sample.phase is not None or sample.location not in (None, "Outlet"):
-        return
-    if sample.measurand not in (_POWER, ENERGY_REGISTER):
-        return
-    known = live.get(sample.measurand)
-    if known is None or at >= known[0]:
-        live[sample.measurand] = (at, value, tx.id if tx is not None else None)
+_WHOLE_OUTLET = (None, "Outlet")  # the locations of a whole-EVSE reading (is_live_register)
 
 
 def advance_register(
