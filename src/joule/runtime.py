@@ -140,8 +140,8 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
-            await stations.mark_connected(
-                uow.session,
+            stations.queue_connected(
+                uow,
                 station_id=station_id,
                 ocpp_version=ocpp_version,
                 node=self.node,
@@ -151,13 +151,14 @@ class StationDirectoryAdapter:
             # Published after commit: the dashboard's live pages and the alert rules follow it.
             uow.emit(StationConnected(station_id=station_id, ocpp_version=ocpp_version, at=at))
 
-        # One Core UPDATE per connect in the batch's transaction: no row loaded, no flush (T8).
+        # A storm's connects: one executemany UPDATE per batch, no row loaded, no flush (T8).
         await self.committer.run(work)
 
     async def disconnected(self, station_id: str) -> None:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> None:
+            await stations.write_connected(uow)  # a connect earlier in this batch comes first
             if await stations.mark_disconnected(
                 uow.session, station_id=station_id, at=at, node=self.node
             ):  # not when a newer socket already holds the station (it is still online)

@@ -219,3 +219,31 @@ async def test_presence_updates_keep_a_row_loaded_in_the_same_unit_in_step(
     assert await committer.run(work) == [(True, "node-a", 2), (False, None, 2)]
     cs = await station(committer)
     assert (cs.online, cs.connected_node, cs.min_security_profile) == (False, None, 2)
+
+
+async def test_connects_written_at_flush_keep_their_order_with_disconnects_and_last_seen(
+    committer: GroupCommitter,
+) -> None:
+    """The gateway's connects are one executemany at flush: a disconnect in the same batch still
+    comes after its connect, and last-seen never goes backwards."""
+    from joule.kit.clock import FixedClock
+    from joule.runtime import StationDirectoryAdapter
+
+    for station_id in ("CS-1", "CS-2"):
+        await add_station(committer, station_id)
+    later = T0 + timedelta(minutes=5)
+
+    async def touch(uow: UnitOfWork) -> None:
+        await service.touch_last_seen(uow.session, {"CS-2": later})
+
+    directory = StationDirectoryAdapter(committer, FixedClock(T0), "node-a")
+    await asyncio.gather(  # one batch, in this order (the queue's)
+        directory.connected("CS-2", ocpp_version="2.0.1", security_profile=2),
+        committer.run(touch),  # runs before CS-2's connect is written
+        directory.connected("CS-1", ocpp_version="1.6", security_profile=1),
+        directory.disconnected("CS-1"),
+    )
+    one, two = await station(committer, "CS-1"), await station(committer, "CS-2")
+    assert (one.online, one.connected_node, one.ocpp_version) == (False, None, "1.6")
+    assert (two.online, two.connected_node, two.min_security_profile) == (True, "node-a", 2)
+    assert utc(two.connected_at or later) == T0 and utc(two.last_seen or T0) == later

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import Station
 from joule.storage.repositories import station as repo
+from joule.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,32 @@ async def mark_connected(
         security_profile=security_profile,
         at=at,
     )
+
+
+def queue_connected(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    ocpp_version: str,
+    node: str,
+    security_profile: int,
+    at: datetime,
+) -> None:
+    """mark_connected written with the batch's other connects at flush (the gateway's path, T8);
+    call write_connected before anything in the same unit that reads or writes presence."""
+    repo.queue_connected(
+        uow,
+        station_id=station_id,
+        ocpp_version=ocpp_version,
+        node=node,
+        security_profile=security_profile,
+        at=at,
+    )
+
+
+async def write_connected(uow: UnitOfWork) -> None:
+    """Write the connects queued in this unit of work now."""
+    await repo.write_connected(uow)
 
 
 async def mark_disconnected(

@@ -16,9 +16,11 @@ from joule.domain.station.connection import (
     get_accesses,
     mark_connected,
     mark_disconnected,
+    queue_connected,
     record_connection_audit,
     register_unknown,
     touch_last_seen,
+    write_connected,
 )
 from joule.domain.station.intervals import Span, plan_status, utc
 from joule.ocpp.timestamps import ParsedTime
@@ -37,11 +39,13 @@ __all__ = [
     "mark_connected",
     "mark_disconnected",
     "note_station_time",
+    "queue_connected",
     "record_connection_audit",
     "record_status",
     "register_boot",
     "register_unknown",
     "touch_last_seen",
+    "write_connected",
 ]
 
 _intervals = rules.BootIntervals()

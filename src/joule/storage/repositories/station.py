@@ -468,7 +468,14 @@ _CONNECTED = (
         ocpp_version=bindparam("b_version"),
         connected_node=bindparam("b_node"),
         connected_at=bindparam("b_at"),
-        last_seen=bindparam("b_at"),
+        # Never backwards: a connect written at flush may follow a later last-seen of the batch.
+        last_seen=case(
+            (
+                or_(_STATIONS.c.last_seen.is_(None), _STATIONS.c.last_seen < bindparam("b_at")),
+                bindparam("b_at"),
+            ),
+            else_=_STATIONS.c.last_seen,
+        ),
         # A05.FR.07 / A00.FR.002: never allow a lower profile again once a higher one was used.
         min_security_profile=case(
             (
@@ -559,6 +566,53 @@ def _disconnect_statement(by_node: bool, by_connected_at: bool) -> Executable:
     if by_connected_at:
         conditions.append(columns.connected_at == bindparam("b_since"))
     return update(_STATIONS).where(*conditions).values(online=False, connected_node=None)
+
+
+# uow.lean key: connects of this unit of work, written by one executemany at flush.
+_CONNECTS = "station.connects"
+
+
+def queue_connected(
+    uow: UnitOfWork,
+    *,
+    station_id: str,
+    ocpp_version: str,
+    node: str,
+    security_profile: int,
+    at: datetime,
+) -> None:
+    """set_connected for the batch: one executemany of every connect at flush (T8). A disconnect
+    in the same batch writes the queued connects first (write_connected), so their order holds."""
+    rows: list[dict[str, Any]] = uow.lean.setdefault(_CONNECTS, [])
+    rows.append(
+        {
+            "b_id": station_id,
+            "b_version": ocpp_version,
+            "b_node": node,
+            "b_at": at,
+            "b_profile": security_profile,
+        }
+    )
+    uow.on_flush(_CONNECTS, write_connected)
+    _sync_loaded(
+        uow.session,
+        station_id,
+        {
+            "online": True,
+            "ocpp_version": ocpp_version,
+            "connected_node": node,
+            "connected_at": at,
+            "last_seen": at,
+        },
+        raise_profile=security_profile,
+    )
+
+
+async def write_connected(uow: UnitOfWork) -> None:
+    """Write the connects queued so far (at flush, or before a disconnect of the same batch)."""
+    rows: list[dict[str, Any]] | None = uow.lean.pop(_CONNECTS, None)
+    if rows:
+        await (await uow.connection()).execute(_CONNECTED, rows)
 
 
 async def set_disconnected(
