@@ -3,15 +3,17 @@ acknowledge, auto-resolve, rule thresholds."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from tests.domain.helpers import T0, V16, add_station, handle, rows
 
 from joule.domain.alerting import rules, service
-from joule.domain.alerting.evaluator import AlertEvaluator
+from joule.domain.alerting.evaluator import AlertEvaluator, rest_after
 from joule.domain.alerting.rules import Finding
 from joule.domain.alerting.service import AlertChanged
+from joule.domain.events import StationBooted
 from joule.domain.station import service as stations
 from joule.kit.clock import FixedClock
 from joule.kit.errors import Conflict, Invalid, NotFound
@@ -146,3 +148,39 @@ async def test_evaluator_reads_what_the_handlers_stored(committer: GroupCommitte
     [change] = await evaluator.evaluate()
     assert change.event == "alert.resolved"
     assert counts[-1] == {}
+
+
+def test_rest_after_keeps_evaluations_to_their_share() -> None:
+    assert rest_after(0.2, 0.1) == pytest.approx(1.8)  # 0.2 s of every 2 s
+    assert rest_after(0.2, 1.0) == 0.0 and rest_after(0.2, 0.0) == 0.0  # no cap
+
+
+async def test_a_burst_of_events_waits_for_a_slow_evaluation_share(
+    committer: GroupCommitter,
+) -> None:
+    """Events bring an evaluation forward, but never sooner than the last one's cost allows
+    (a storm's events must not run network-wide evaluations back to back: T7)."""
+    started: list[float] = []
+
+    class Slow(AlertEvaluator):
+        async def evaluate(self) -> list[AlertChanged]:
+            started.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.1)  # stands for a 10 000-station evaluation
+            return []
+
+    evaluator = Slow(committer, FixedClock(T0), interval_s=60, heartbeat_interval_s=300, share=0.1)
+    await evaluator.start()
+    try:
+        wake = StationBooted(station_id="CS-1", status="Accepted", at=T0)
+        await evaluator.on_event(wake)
+        while len(started) < 1:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.15)  # the first evaluation is over
+        await evaluator.on_event(wake)
+        while len(started) < 2:
+            await asyncio.sleep(0.01)
+    finally:
+        await evaluator.stop()
+    # 0.1 s of evaluation at a 10 % share: the next starts ≥ 0.9 s after the first ended
+    # (the plain debounce alone would have been 0.5 s).
+    assert started[1] - started[0] >= 0.1 + 0.9 - 0.02

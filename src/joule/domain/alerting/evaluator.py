@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from joule.domain.alerting import rules
@@ -42,6 +43,15 @@ _WAKING = (
     TransactionStarted,
 )
 _DEBOUNCE_S = 0.5  # a burst of StatusNotifications costs one evaluation
+# An evaluation reads every station of the network: at 10 000 stations a boot storm's events
+# would have it run back to back and take the core's CPU from the stations (T7). The next
+# evaluation waits until this evaluator has used at most this share of the time since the last.
+EVALUATION_SHARE = 0.1
+
+
+def rest_after(took_s: float, share: float) -> float:
+    """How long to wait after an evaluation of `took_s` so evaluations use at most `share`."""
+    return took_s * (1.0 / share - 1.0) if 0 < share < 1 else 0.0
 
 
 class AlertEvaluator:
@@ -55,6 +65,7 @@ class AlertEvaluator:
         interval_s: float,
         heartbeat_interval_s: int,
         on_counts: Callable[[dict[tuple[str, str], int]], None] | None = None,
+        share: float = EVALUATION_SHARE,
     ) -> None:
         self._committer = committer
         self._clock = clock
@@ -66,6 +77,8 @@ class AlertEvaluator:
         self._lock = asyncio.Lock()
         self.evaluations = 0
         self._uptimes = UptimeMemo()
+        self._share = share
+        self._rest_s = 0.0  # how long the last evaluation asks the next one to wait
 
     async def on_event(self, event: object) -> None:
         """Bus subscriber: a relevant event brings the next evaluation forward."""
@@ -124,10 +137,12 @@ class AlertEvaluator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             if self._wake.is_set():
-                await asyncio.sleep(_DEBOUNCE_S)
+                await asyncio.sleep(max(_DEBOUNCE_S, self._rest_s))
                 self._wake.clear()
+            started = time.perf_counter()
             try:
                 await self.evaluate()
             except Exception:
                 # Monitoring must outlive a bad evaluation (e.g. the database busy for a while).
                 log.exception("alert evaluation failed")
+            self._rest_s = rest_after(time.perf_counter() - started, self._share)
