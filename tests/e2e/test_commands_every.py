@@ -351,7 +351,9 @@ async def test_every_command_answered_rejected_failed_timed_out_offline(
         r = await call(api, sid, case, version)
         took = asyncio.get_running_loop().time() - started
         assert r.status_code == 504, (case.name, r.text)
-        assert took < TIMEOUT_S + 2, (case.name, took)
+        # The call timeout, then the answer: + 5 s for a loaded 2-core machine running the suite
+        # on several workers (+ 2 s was missed there); a hang would be the client's 15 s.
+        assert TIMEOUT_S <= took < TIMEOUT_S + 5, (case.name, took)
         assert (await latest_audit(api, sid, action))["outcome"] == "timeout"
         st.silent = False
         await asyncio.sleep(0.05)
