@@ -539,16 +539,21 @@ async def set_connected(
     _sync_loaded(
         session,
         station_id,
-        {
-            "online": True,
-            "ocpp_version": ocpp_version,
-            "connected_node": node,
-            "connected_at": at,
-            "last_seen": at,
-        },
+        _connected_values(ocpp_version, node, at),
         raise_profile=security_profile,
     )
     return True
+
+
+def _connected_values(ocpp_version: str, node: str, at: datetime) -> dict[str, Any]:
+    """What a connect sets on the station row (and on a loaded Station object)."""
+    return {
+        "online": True,
+        "ocpp_version": ocpp_version,
+        "connected_node": node,
+        "connected_at": at,
+        "last_seen": at,
+    }
 
 
 @functools.cache
@@ -597,13 +602,7 @@ def queue_connected(
     _sync_loaded(
         uow.session,
         station_id,
-        {
-            "online": True,
-            "ocpp_version": ocpp_version,
-            "connected_node": node,
-            "connected_at": at,
-            "last_seen": at,
-        },
+        _connected_values(ocpp_version, node, at),
         raise_profile=security_profile,
     )
 
