@@ -41,10 +41,10 @@ async def _talks_but_never_pongs(ws: RawWebSocket) -> None:
         assert frame[0] == 3, frame
 
 
-async def _silent(ws: RawWebSocket) -> tuple[int | None, float]:
-    started = time.monotonic()
+async def _silent(ws: RawWebSocket, since: float) -> tuple[int | None, float]:
+    """The close code, and how long after `since` (its last frame) the station was dropped."""
     code = await ws.wait_closed(WATCH + 2)
-    return code, time.monotonic() - started
+    return code, time.monotonic() - since
 
 
 async def test_s43_ping_pong_tolerance(make_joule: MakeJoule) -> None:
@@ -55,14 +55,17 @@ async def test_s43_ping_pong_tolerance(make_joule: MakeJoule) -> None:
     talker = await _booted_raw(port, "S43-TALKER", answer_pings=False)
     ponger = await _booted_raw(port, "S43-PONGER", answer_pings=True)
     dead = await _booted_raw(port, "S43-DEAD", answer_pings=False)  # neither pongs nor talks
+    dead_since = time.monotonic()  # its boot answer: the last frame it will ever exchange
     # A real client library: websockets answers pings in its protocol layer, and sends nothing.
     library = await TestStation.connect(ocpp_url(joule), "S43-LIBRARY")
     await library.call("BootNotification", BOOT["1.6"])
 
-    (code, after), _ = await asyncio.gather(_silent(dead), _talks_but_never_pongs(talker))
+    (code, after), _ = await asyncio.gather(
+        _silent(dead, dead_since), _talks_but_never_pongs(talker)
+    )
     # Dead TCP is detected within the configured window: interval + timeout, plus a sweep.
     assert code == 1011, code
-    assert DEAD_AFTER - 0.1 <= after <= DEAD_AFTER + 1.0, after
+    assert DEAD_AFTER - 0.1 <= after <= DEAD_AFTER + 1.5, after  # a sweep, a loaded box
     # The talker was pinged several times, answered none, and is still connected (Q4).
     assert talker.pings >= 2 and not talker.closed
     frame = await talker.call("last", "Heartbeat", {})
