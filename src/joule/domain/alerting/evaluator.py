@@ -49,9 +49,11 @@ _DEBOUNCE_S = 0.5  # a burst of StatusNotifications costs one evaluation
 EVALUATION_SHARE = 0.1
 
 
-def rest_after(took_s: float, share: float) -> float:
-    """How long to wait after an evaluation of `took_s` so evaluations use at most `share`."""
-    return took_s * (1.0 / share - 1.0) if 0 < share < 1 else 0.0
+def rest_after(took_s: float, share: float, most_s: float) -> float:
+    """How long to wait after an evaluation of `took_s` so evaluations use at most `share`;
+    never longer than `most_s` (the periodic interval: an event must not wait past it)."""
+    rest = took_s * (1.0 / share - 1.0) if 0 < share < 1 else 0.0
+    return min(rest, most_s)
 
 
 class AlertEvaluator:
@@ -145,4 +147,5 @@ class AlertEvaluator:
             except Exception:
                 # Monitoring must outlive a bad evaluation (e.g. the database busy for a while).
                 log.exception("alert evaluation failed")
-            self._rest_s = rest_after(time.perf_counter() - started, self._share)
+            took = time.perf_counter() - started
+            self._rest_s = rest_after(took, self._share, self._interval_s)
