@@ -75,8 +75,11 @@ _UPDATE = (
 
 async def load_meter_states(uow: UnitOfWork, keys: Collection[Any]) -> None:
     """Read the state of these transactions (by our id) for the whole batch: one query."""
-    ids = [key for key in keys if type(key) is int and -_BIGINT <= key < _BIGINT]
-    wanted = [key for key in ids if (_STATES, key) not in uow.lean]
+    wanted = [
+        key
+        for key in keys
+        if type(key) is int and -_BIGINT <= key < _BIGINT and (_STATES, key) not in uow.lean
+    ]
     if not wanted:
         return
     connection = await uow.connection()

@@ -380,18 +380,17 @@ def add_interval(
     started_at: datetime,
     ended_at: datetime | None,
 ) -> None:
-    """Insert one status interval."""
-    session.add(
-        StatusInterval(
-            station_id=station_id,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            status=status,
-            error_code=error_code,
-            started_at=started_at,
-            ended_at=ended_at,
-        )
+    """Insert one status interval (the ORM way: the history path reads it back in the unit)."""
+    row = interval_row(
+        station_id=station_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        started_at=started_at,
+        ended_at=ended_at,
     )
+    session.add(StatusInterval(**row))
 
 
 def add_security_event(
