@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -18,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from joule.kit.pacing import Pacer
 from joule.storage.db import QUICK_READ, WRITE_INTENT
 from joule.storage.models import Base
 from joule.storage.uow import BatchLoader, UnitOfWork
@@ -38,24 +38,7 @@ _SQLITE_BUSY = ("database is locked", "database is busy", "database table is loc
 
 # SQLite statements run inline on the event loop (sqlite_inline.py) and never suspend it, so a
 # batch of hundreds of units would hold the loop for its whole run: every station's frames
-# would wait (T5: p99 ≤ 5 ms). The writer hands the loop back at least this often.
-YIELD_EVERY_S = 0.002
-
-
-class Pacer:
-    """Yields to the event loop once YIELD_EVERY_S of work has passed since the last yield."""
-
-    __slots__ = ("_since",)
-
-    def __init__(self) -> None:
-        self._since = time.perf_counter()
-
-    async def __call__(self) -> None:
-        """Let other tasks run if this one has held the loop long enough."""
-        now = time.perf_counter()
-        if now - self._since >= YIELD_EVERY_S:
-            await asyncio.sleep(0)
-            self._since = time.perf_counter()
+# would wait (T5: p99 ≤ 5 ms). The writer hands the loop back between units (kit.pacing).
 
 
 class CommitterClosed(RuntimeError):

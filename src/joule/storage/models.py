@@ -239,6 +239,8 @@ class BootRecord(Base):
     """One BootNotification, kept as history."""
 
     __tablename__ = "boot_records"
+    # The boot-loop rule reads the boots of the last minutes on every evaluation.
+    __table_args__ = (Index("ix_boot_records_at", "at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,13 +8,19 @@ import logging
 import time
 from collections.abc import Callable
 
-from joule.domain.alerting import rules
+from joule.domain.alerting.rules import RuleSettings, Snapshot
 from joule.domain.alerting.service import (
+    CHANGES_PER_UNIT,
     AlertChanged,
+    AlertPlan,
+    KnownAlert,
     UptimeMemo,
+    apply_plan,
+    findings_of,
+    known_alerts,
     load_snapshot,
     open_counts,
-    reconcile,
+    plan_reconcile,
     rule_settings,
 )
 from joule.domain.events import (
@@ -31,6 +37,9 @@ from joule.storage.committer import GroupCommitter
 from joule.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+Settings = dict[str, RuleSettings]
+Known = dict[tuple[str, str], KnownAlert]
 
 # Events after which a condition may have appeared or cleared: evaluate without waiting.
 _WAKING = (
@@ -103,22 +112,30 @@ class AlertEvaluator:
         async with self._lock:
             now = self._clock.now()
 
-            async def read(uow: UnitOfWork) -> tuple[dict[str, rules.RuleSettings], rules.Snapshot]:
+            async def read(uow: UnitOfWork) -> tuple[Settings, Snapshot, Known]:
                 settings = await rule_settings(uow.session)
                 snapshot = await load_snapshot(
-                    uow.session, settings, now=now, uptimes=self._uptimes
+                    uow.session,
+                    settings,
+                    now=now,
+                    heartbeat_interval_s=self._heartbeat_interval_s,
+                    uptimes=self._uptimes,
                 )
-                return settings, snapshot
+                return settings, snapshot, await known_alerts(uow.session)
 
-            settings, snapshot = await self._committer.read(read)
-            findings = rules.evaluate(
+            settings, snapshot, known = await self._committer.read(read)
+            findings = await findings_of(
                 snapshot, settings, now=now, heartbeat_interval_s=self._heartbeat_interval_s
             )
+            plan = await plan_reconcile(known, findings, now=now)
+            changes: list[AlertChanged] = []
+            # Small units, one after the other: a station's unit waits for one part at most.
+            for part in plan.parts(CHANGES_PER_UNIT):
 
-            async def write(uow: UnitOfWork) -> list[AlertChanged]:
-                return await reconcile(uow, findings, now=now)
+                async def write(uow: UnitOfWork, part: AlertPlan = part) -> list[AlertChanged]:
+                    return await apply_plan(uow, part, now=now)
 
-            changes = await self._committer.run(write)
+                changes.extend(await self._committer.run(write))
             self.evaluations += 1
             if self._on_counts is not None:
                 await self.refresh_counts()

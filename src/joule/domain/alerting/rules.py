@@ -8,7 +8,7 @@ Critical security events are instants: the condition is "a critical event within
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -212,8 +212,11 @@ def _over(delta: timedelta | None, limit: timedelta) -> bool:
     return delta is not None and delta >= limit
 
 
-def _minutes(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)
+def _since(at: datetime) -> str:
+    # Messages name the moment a condition began, not its age: the text of an open alert stays
+    # the same from one evaluation to the next, so thousands of open alerts (a regional outage)
+    # are not rewritten every minute. The age is now minus this, shown wherever it is read.
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def evaluate(
@@ -248,7 +251,8 @@ def evaluate(
                 sid,
                 sid,
                 st.site_id,
-                f"{sid} offline for {_minutes(offline_for or timedelta())} min",
+                f"{sid} offline since {_since(st.last_seen or now)} "
+                f"(over {offline.params['minutes']} min)",
                 last_seen=st.last_seen.isoformat() if st.last_seen else None,
             )
         if (config := on(HEARTBEAT_MISSED)) and st.online and silent is not None:
@@ -260,7 +264,8 @@ def evaluate(
                     sid,
                     sid,
                     st.site_id,
-                    f"{sid} connected but silent for {int(silent.total_seconds())} s",
+                    f"{sid} connected but silent since {_since(st.last_seen or now)} "
+                    f"(over {config.params['intervals']} heartbeat intervals)",
                     last_seen=st.last_seen.isoformat() if st.last_seen else None,
                 )
         if (config := on(BOOT_LOOP)) and st.boots:
@@ -345,8 +350,8 @@ def evaluate(
                 target,
                 tx.station_id,
                 tx.site_id,
-                f"transaction {tx.transaction_pk} on {tx.station_id} without meter values for "
-                f"{_minutes(now - last)} min",
+                f"transaction {tx.transaction_pk} on {tx.station_id} without meter values since "
+                f"{_since(last)} (over {quiet.params['minutes']} min)",
                 transaction_id=tx.transaction_pk,
             )
         open_for = now - tx.started_at if tx.started_at is not None else None
@@ -356,8 +361,8 @@ def evaluate(
                 target,
                 tx.station_id,
                 tx.site_id,
-                f"transaction {tx.transaction_pk} on {tx.station_id} open for "
-                f"{int((open_for or timedelta()).total_seconds() // 3600)} h",
+                f"transaction {tx.transaction_pk} on {tx.station_id} open since "
+                f"{_since(tx.started_at or now)} (over {long.params['hours']} h)",
                 transaction_id=tx.transaction_pk,
             )
 
