@@ -130,9 +130,7 @@ class StationDirectoryAdapter:
         at = self.clock.now()
 
         async def work(uow: UnitOfWork) -> stations.StationAccess:
-            return await stations.register_unknown(
-                uow.session, station_id=station_id, accept=accept, at=at
-            )
+            return await stations.register_unknown(uow, station_id=station_id, accept=accept, at=at)
 
         return _to_gateway(await self.committer.run(work))
 

@@ -12,6 +12,7 @@ from joule.domain.station import service
 from joule.domain.station.intervals import utc
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import ConnectionAudit
+from joule.storage.repositories import station as repo
 from joule.storage.uow import UnitOfWork
 
 
@@ -42,7 +43,7 @@ async def test_get_access_of_known_and_unknown_stations(committer: GroupCommitte
 @pytest.mark.parametrize(("accept", "registration"), [(True, "accepted"), (False, "pending")])
 async def test_register_unknown(committer: GroupCommitter, accept: bool, registration: str) -> None:
     async def register(uow: UnitOfWork) -> service.StationAccess:
-        return await service.register_unknown(uow.session, station_id="NEW-1", accept=accept, at=T0)
+        return await service.register_unknown(uow, station_id="NEW-1", accept=accept, at=T0)
 
     access = await committer.run(register)
     assert (access.registration, access.security_profile) == (registration, 0)
@@ -50,6 +51,38 @@ async def test_register_unknown(committer: GroupCommitter, accept: bool, registr
     assert await committer.run(register) == access
     cs = await station(committer, "NEW-1")
     assert utc(cs.created_at) == T0 and cs.online is False
+    assert (cs.registration, cs.security_profile, cs.min_security_profile) == (registration, 0, 0)
+    assert await committer.read(lambda uow: service.get_access(uow.session, "NEW-1")) == access
+
+
+async def test_a_storm_of_unknown_stations_registers_each_once(committer: GroupCommitter) -> None:
+    """Registrations of one batch are written together; the same station twice in a batch (two
+    sockets racing) and a row another node wrote first are no error and change nothing."""
+    await add_station(committer, "OLD-1", registration="rejected")
+
+    async def register(station_id: str) -> service.StationAccess:
+        async def work(uow: UnitOfWork) -> service.StationAccess:
+            return await service.register_unknown(uow, station_id=station_id, accept=True, at=T0)
+
+        return await committer.run(work)
+
+    names = [f"NEW-{n}" for n in range(20)]
+    found = await asyncio.gather(*(register(n) for n in [*names, "NEW-3", "OLD-1"]))
+    assert {a.station_id: a.registration for a in found} == {
+        **dict.fromkeys(names, "accepted"),
+        "OLD-1": "rejected",
+    }
+
+    async def late(uow: UnitOfWork) -> None:
+        # Queued after another node's INSERT committed: the existing row is kept as it is.
+        repo.queue_new_station(
+            uow, station_id="OLD-1", registration="accepted", security_profile=0, at=T0
+        )
+
+    await committer.run(late)
+    assert (await station(committer, "OLD-1")).registration == "rejected"
+    for name in names:
+        assert (await station(committer, name)).registration == "accepted"
 
 
 async def test_connect_raises_the_minimum_profile_and_never_lowers_it(

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, func, insert, inspect, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -82,6 +84,45 @@ async def create_station(
     session.add(station)
     await session.flush()
     return station
+
+
+_NEW_STATIONS = "stations.new"
+
+
+@functools.cache
+def _insert_or_keep(dialect: str) -> Executable:
+    """INSERT of station rows that leaves a row already there as it is (both dialects)."""
+    if dialect == "postgresql":
+        return pg_insert(Station).on_conflict_do_nothing(index_elements=["id"])
+    return sqlite_insert(Station).on_conflict_do_nothing(index_elements=["id"])
+
+
+def queue_new_station(
+    uow: UnitOfWork, *, station_id: str, registration: str, security_profile: int, at: datetime
+) -> None:
+    """Add a station row at flush: one statement for a storm's batch of unknown stations, no ORM
+    object (T7). A row that exists by then (another node registered the station first) is kept."""
+    rows: dict[str, dict[str, Any]] = uow.lean.setdefault(_NEW_STATIONS, {})
+    rows.setdefault(
+        station_id,
+        {
+            "id": station_id,
+            "registration": registration,
+            "security_profile": security_profile,
+            "min_security_profile": 0,
+            "online": False,
+            "quirks": {},
+            "created_at": at,
+        },
+    )
+    uow.on_flush(_NEW_STATIONS, _insert_new_stations)
+
+
+async def _insert_new_stations(uow: UnitOfWork) -> None:
+    rows: dict[str, dict[str, Any]] = uow.lean.pop(_NEW_STATIONS, {})
+    if rows:
+        connection = await uow.connection()
+        await connection.execute(_insert_or_keep(connection.dialect.name), list(rows.values()))
 
 
 def add_boot_record(
