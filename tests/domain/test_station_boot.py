@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -24,6 +25,8 @@ from joule.kit.clock import FixedClock
 from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
 from joule.storage.models import BootRecord, Station, StatusInterval, Transaction
+from joule.storage.repositories import transaction as transactions
+from joule.storage.repositories.station import load_open_transactions
 from joule.storage.uow import UnitOfWork
 
 pytestmark = pytest.mark.parametrize("version", ALL_VERSIONS, ids=lambda v: f"ocpp{v.value}")
@@ -232,3 +235,37 @@ async def test_heartbeat_answers_utc_time_and_writes_nothing(
     assert cs.last_seen is None  # the gateway tracks last_seen in memory and flushes it
     assert await rows(committer, StatusInterval) == []
     assert len(await rows(committer, Station)) == 1
+
+
+@pytest.mark.parametrize("started", ["before", "same batch"])
+async def test_a_boot_preloaded_with_its_batch_still_flags_an_open_transaction(
+    committer: GroupCommitter, version: OcppVersion, started: str
+) -> None:
+    """A boot storm's batch reads which stations have open transactions once (T7); a transaction
+    started earlier in the same batch is not missed by that batch-start view."""
+    await add_station(committer)
+
+    async def start(uow: UnitOfWork) -> None:
+        await transactions.create_transaction(
+            uow.session, station_id="CS-1", transaction_uid="open", at=T0, started_at=T0
+        )
+
+    async def boot(uow: UnitOfWork) -> None:
+        await service.register_boot(
+            uow,
+            station_id="CS-1",
+            info=service.BootInfo(vendor="V", model="M"),
+            reason=None,
+            payload={},
+            at=T0,
+        )
+
+    preload = {load_open_transactions: ("CS-1",)}
+    if started == "before":
+        await committer.run(start)
+        await committer.run(boot, preload=preload)
+    else:
+        # Queued together: one batch, its preload run before the start inserts the row.
+        await asyncio.gather(committer.run(start), committer.run(boot, preload=preload))
+    [stored] = await rows(committer, Transaction)
+    assert (stored.stale, stored.status) == (True, "active")

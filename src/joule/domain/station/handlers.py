@@ -12,11 +12,17 @@ from joule.kit.clock import utc_iso
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.storage.committer import Preload
 from joule.storage.models import Connector, Evse, Station
+from joule.storage.repositories.station import load_open_transactions
 
 
 def _station(station_id: str, payload: Payload) -> Preload:
     """Boot and status read the station row: load it with the batch's others (T7 boot storm)."""
     return {Station: (station_id,)}
+
+
+def _booting(station_id: str, payload: Payload) -> Preload:
+    """A boot reads the station row and whether it has open transactions (scenario 11)."""
+    return {Station: (station_id,), load_open_transactions: (station_id,)}
 
 
 def _connector_16(station_id: str, payload: Payload) -> Preload:
@@ -52,7 +58,7 @@ def _boot_response(ctx: HandlerContext, answer: BootAnswer) -> Payload:
     }
 
 
-@on("1.6", "BootNotification", preload=_station)
+@on("1.6", "BootNotification", preload=_booting)
 async def on_boot_notification_16(ctx: HandlerContext, payload: Payload) -> Payload:
     """1.6 BootNotification: store the charge point's identity, answer by its registration."""
     info = service.BootInfo(
@@ -78,7 +84,7 @@ async def on_boot_notification_16(ctx: HandlerContext, payload: Payload) -> Payl
     return _boot_response(ctx, answer)
 
 
-@on("2.x", "BootNotification", preload=_station)
+@on("2.x", "BootNotification", preload=_booting)
 async def on_boot_notification_2x(ctx: HandlerContext, payload: Payload) -> Payload:
     """2.x BootNotification: store the charging station's identity and boot reason (B01)."""
     station: dict[str, Any] = payload["chargingStation"]

@@ -29,6 +29,7 @@ from joule.storage.models import (
     StatusInterval,
     Transaction,
 )
+from joule.storage.repositories.transaction import STARTED_TRANSACTIONS
 from joule.storage.uow import UnitOfWork
 
 
@@ -185,6 +186,36 @@ def _unflushed_transaction(sync: Session, station_id: str) -> bool:
     )
 
 
+# uow.lean key prefix: whether a station had an active, not stale transaction at the batch's start.
+_OPEN_TX = "station.open_tx"
+_OPEN_TX_STATIONS = (
+    select(_TRANSACTIONS.c.station_id)
+    .where(
+        _TRANSACTIONS.c.station_id.in_(bindparam("ids", expanding=True)),
+        _TRANSACTIONS.c.status == "active",
+        _TRANSACTIONS.c.stale.is_(False),
+    )
+    .distinct()
+)
+
+
+def _started(session: AsyncSession) -> set[str]:
+    started: set[str] = session.info.get(STARTED_TRANSACTIONS, set())
+    return started
+
+
+async def load_open_transactions(uow: UnitOfWork, station_ids: Collection[Any]) -> None:
+    """Which of a batch's booting stations have an open transaction: one query for the batch,
+    so a boot storm's stations (none open) need no UPDATE each (T7). A BatchLoader."""
+    wanted = [sid for sid in station_ids if (_OPEN_TX, sid) not in uow.lean]
+    if not wanted:
+        return
+    connection = await uow.connection()
+    found = {row[0] for row in await connection.execute(_OPEN_TX_STATIONS, {"ids": wanted})}
+    for sid in wanted:
+        uow.lean[(_OPEN_TX, sid)] = sid in found
+
+
 async def mark_open_transactions_stale(uow: UnitOfWork, station_id: str, at: datetime) -> int:
     """Flag the station's still-active transactions as stale (scenario 11); returns how many.
 
@@ -195,6 +226,9 @@ async def mark_open_transactions_stale(uow: UnitOfWork, station_id: str, at: dat
     """
     session = uow.session
     sync = session.sync_session
+    if uow.lean.get((_OPEN_TX, station_id)) is False and station_id not in _started(session):
+        # The batch's preload found none open and this transaction started none since: no SQL.
+        return 0
     if _unflushed_transaction(sync, station_id):
         result = await session.execute(
             update(Transaction)
