@@ -132,7 +132,8 @@ class StationDirectoryAdapter:
         async def work(uow: UnitOfWork) -> stations.StationAccess:
             return await stations.register_unknown(uow, station_id=station_id, accept=accept, at=at)
 
-        return _to_gateway(await self.committer.run(work))
+        preload = stations.register_preload(station_id)
+        return _to_gateway(await self.committer.run(work, preload=preload))
 
     async def connected(self, station_id: str, *, ocpp_version: str, security_profile: int) -> None:
         at = self.clock.now()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from joule.storage.committer import Preload
 from joule.storage.models import Station
 from joule.storage.repositories import station as repo
 from joule.storage.uow import UnitOfWork
@@ -52,20 +55,26 @@ async def get_accesses(
 ) -> dict[str, StationAccess]:
     """The access records of the known stations among `station_ids` (one query, no ORM object:
     the gateway's lookups of a connect storm are served together, T8)."""
-    return {
-        row.station_id: StationAccess(
-            station_id=row.station_id,
-            registration=row.registration,
-            password_hash=row.password_hash,
-            security_profile=row.security_profile,
-            min_security_profile=row.min_security_profile,
-            boot_status=row.boot_status,
-            timezone=row.timezone,
-            assume_subprotocol=row.assume_subprotocol,
-            lenient=row.lenient,
-        )
-        for row in await repo.access_rows(session, station_ids)
-    }
+    return {row.station_id: _access_of(row) for row in await repo.access_rows(session, station_ids)}
+
+
+def _access_of(row: Row[Any]) -> StationAccess:
+    return StationAccess(
+        station_id=row.station_id,
+        registration=row.registration,
+        password_hash=row.password_hash,
+        security_profile=row.security_profile,
+        min_security_profile=row.min_security_profile,
+        boot_status=row.boot_status,
+        timezone=row.timezone,
+        assume_subprotocol=row.assume_subprotocol,
+        lenient=row.lenient,
+    )
+
+
+def register_preload(station_id: str) -> Preload:
+    """What register_unknown reads, loaded with the batch's other registrations (T7)."""
+    return {repo.load_access_rows: (station_id,)}
 
 
 async def register_unknown(
@@ -74,11 +83,12 @@ async def register_unknown(
     """Register a station never seen before: accepted, or pending for an operator to approve.
 
     The row is written at the batch's flush (repo.queue_new_station): a storm of new stations
-    costs one access read each and one INSERT per batch, not an ORM object and flush each (T7).
+    costs one access read and one INSERT per batch (with register_preload), not an ORM object and
+    a flush each (T7).
     """
-    found = (await get_accesses(uow.session, [station_id])).get(station_id)
-    if found is not None:
-        return found  # another connection (or node) registered it first
+    row = await repo.batch_access_row(uow, station_id)
+    if row is not None:
+        return _access_of(row)  # another connection (or node) registered it first
     registration = "accepted" if accept else "pending"
     # Security profile 0: the station connected without credentials we could check.
     repo.queue_new_station(

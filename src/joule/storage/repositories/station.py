@@ -51,7 +51,9 @@ _ACCESS_COLUMNS = (
 )
 
 
-async def access_rows(session: AsyncSession, station_ids: Collection[str]) -> list[Row[Any]]:
+async def access_rows(
+    session: AsyncSession | UnitOfWork, station_ids: Collection[str]
+) -> list[Row[Any]]:
     """What the gateway checks at a connect, for many stations in one Core query (no ORM object).
 
     Columns in StationAccess order: id, registration, password_hash, security_profile,
@@ -62,6 +64,29 @@ async def access_rows(session: AsyncSession, station_ids: Collection[str]) -> li
     ids = sorted(set(station_ids))
     statement = select(*_ACCESS_COLUMNS).where(Station.id.in_(ids))
     return list(await _core(session, statement, {}))
+
+
+# uow.lean key prefix: a station's access row (or None) as the batch's preload read it.
+_ACCESS = "station.access"
+
+
+async def load_access_rows(uow: UnitOfWork, station_ids: Collection[Any]) -> None:
+    """The access rows of a batch's registering stations in one query (a BatchLoader, T7)."""
+    wanted = [sid for sid in station_ids if (_ACCESS, sid) not in uow.lean]
+    if not wanted:
+        return
+    found = {row[0]: row for row in await access_rows(uow, wanted)}
+    for sid in wanted:
+        uow.lean[(_ACCESS, sid)] = found.get(sid)
+
+
+async def batch_access_row(uow: UnitOfWork, station_id: str) -> Row[Any] | None:
+    """A station's access row: from the batch's preload, else read now."""
+    key = (_ACCESS, station_id)
+    if key not in uow.lean:
+        await load_access_rows(uow, (station_id,))
+    row: Row[Any] | None = uow.lean[key]
+    return row
 
 
 async def create_station(
