@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Table, insert, inspect, select, tuple_
+from sqlalchemy import Table, event, insert, inspect, select, tuple_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from joule.storage.models import Base
 
@@ -106,6 +107,15 @@ def _identity(model: type[Base], key: Any) -> tuple[Any, ...]:
     return (identity_class, _key(key), None)
 
 
+# Session.info key: the objects added to the session, by class (for UnitOfWork.absent).
+_ADDED = "joule.uow.added"
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _note_added(session: Session, instance: object) -> None:
+    session.info.setdefault(_ADDED, {}).setdefault(type(instance), []).append(instance)
+
+
 class BatchLoader(Protocol):
     """Loads lean state for a whole batch in one query (a `preload=` key of committer.run)."""
 
@@ -157,11 +167,13 @@ class UnitOfWork:
         sync = self.session.sync_session
         if _identity(model, key) in sync.identity_map:
             return False
+        # Only this model's objects added in this session are looked at (not every pending
+        # object of the batch: a storm's batch holds thousands, T7).
+        added: list[Base] = sync.info.get(_ADDED, {}).get(model, [])
         wanted = _key(key)
         return not any(
-            isinstance(obj, model)
-            and _key(inspect(obj).mapper.primary_key_from_instance(obj)) == wanted
-            for obj in sync.new
+            obj in sync.new and _key(inspect(obj).mapper.primary_key_from_instance(obj)) == wanted
+            for obj in added
         )
 
     def added(self, model: type[Base], key: Any) -> None:
