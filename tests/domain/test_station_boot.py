@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from tests.domain.helpers import (
@@ -269,3 +270,39 @@ async def test_a_boot_preloaded_with_its_batch_still_flags_an_open_transaction(
         await asyncio.gather(committer.run(start), committer.run(boot, preload=preload))
     [stored] = await rows(committer, Transaction)
     assert (stored.stale, stored.status) == (True, "active")
+
+
+async def test_boots_of_one_batch_are_written_together(
+    committer: GroupCommitter, version: OcppVersion
+) -> None:
+    """A storm's boots write their stations' rows at flush (T7): different column sets in one
+    batch, the same station twice (the later boot wins), and the held row in step at once."""
+    for station_id in ("CS-A", "CS-B"):
+        await add_station(committer, station_id)
+
+    def boot(station_id: str, info: service.BootInfo, minutes: int) -> Any:
+        async def work(uow: UnitOfWork) -> tuple[str | None, str | None]:
+            await service.register_boot(
+                uow,
+                station_id=station_id,
+                info=info,
+                reason=None,
+                payload={},
+                at=T0 + timedelta(minutes=minutes),
+            )
+            held = uow.loaded(Station, station_id) or await uow.session.get(Station, station_id)
+            assert held is not None
+            return held.model, held.serial_number
+
+        return committer.run(work, preload={Station: (station_id,)})
+
+    seen = await asyncio.gather(
+        boot("CS-A", service.BootInfo(vendor="V", model="M1", serial_number="S-1"), 0),
+        boot("CS-B", service.BootInfo(vendor="W", model="N"), 0),
+        boot("CS-A", service.BootInfo(vendor="V", model="M2"), 1),
+    )
+    assert seen == [("M1", "S-1"), ("N", None), ("M2", "S-1")]
+    a, b = await station(committer, "CS-A"), await station(committer, "CS-B")
+    assert (a.vendor, a.model, a.serial_number, a.boot_status) == ("V", "M2", "S-1", "Accepted")
+    assert utc(a.last_boot_at) == T0 + timedelta(minutes=1)
+    assert (b.vendor, b.model, b.serial_number) == ("W", "N", None)

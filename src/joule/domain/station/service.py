@@ -110,8 +110,10 @@ async def register_boot(
     # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
     # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
     await repo.mark_open_transactions_stale(uow, station_id, at)
-    station.vendor = _cap(info.vendor, 64)
-    station.model = _cap(info.model, 64)
+    values: dict[str, Any] = {
+        "vendor": _cap(info.vendor, 64),
+        "model": _cap(info.model, 64),
+    }
     # Optional fields keep their last known value when a boot leaves them out.
     for attribute, value, size in (
         ("serial_number", info.serial_number, 64),
@@ -122,11 +124,13 @@ async def register_boot(
         ("meter_serial_number", info.meter_serial_number, 64),
     ):
         if value is not None:
-            setattr(station, attribute, _cap(value, size))
+            values[attribute] = _cap(value, size)
     answer = rules.boot_answer(station.registration, _intervals)
     # The gateway answers SecurityError to anything else until Accepted (B01.FR.10).
-    station.boot_status = answer.status
-    station.last_boot_at = at
+    values["boot_status"] = answer.status
+    values["last_boot_at"] = at
+    # One executemany for a storm's batch of boots, not an ORM UPDATE each (T7).
+    repo.queue_boot_values(uow, station, values)
     repo.add_boot_record(
         uow,
         station_id=station_id,

@@ -587,6 +587,47 @@ _CONNECTED = (
 )
 
 
+# uow.lean key: what boots of this batch write to their stations' rows, by station.
+_BOOTED = "station.booted"
+
+
+def queue_boot_values(uow: UnitOfWork, station: Station, values: Mapping[str, Any]) -> None:
+    """Write a boot's columns of the station row at flush, one executemany per column set for
+    the batch (no ORM change tracking, T7); the held row gets the values at once.
+
+    Only boots write these columns (identity, boot status, last boot), so no ORM change of the
+    same columns can be flushed in between and come out in a different order.
+    """
+    for name, value in values.items():
+        set_committed_value(station, name, value)
+    booted: dict[str, dict[str, Any]] = uow.lean.setdefault(_BOOTED, {})
+    booted.setdefault(station.id, {}).update(values)
+    uow.on_flush(_BOOTED, _write_booted)
+
+
+@functools.cache
+def _boot_update(columns: tuple[str, ...]) -> Executable:
+    return (
+        update(_STATIONS)
+        .where(_STATIONS.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in columns})
+    )
+
+
+async def _write_booted(uow: UnitOfWork) -> None:
+    booted: dict[str, dict[str, Any]] = uow.lean.pop(_BOOTED, {})
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for station_id, values in booted.items():
+        columns = tuple(sorted(values))
+        row = {f"b_{name}": values[name] for name in columns}
+        row["b_id"] = station_id
+        groups.setdefault(columns, []).append(row)
+    if groups:
+        connection = await uow.connection()
+        for columns, rows in groups.items():
+            await connection.execute(_boot_update(columns), rows)
+
+
 def _sync_loaded(
     session: AsyncSession,
     station_id: str,
