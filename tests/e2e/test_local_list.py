@@ -695,3 +695,21 @@ async def test_a_station_gone_before_its_turn_costs_no_read_and_no_call(
     assert reads[0] == f"LL-A{sfx}"
     await again.close()
     await api.aclose()
+
+
+async def test_a_connect_storm_queues_no_task_per_station(make_joule: MakeJoule) -> None:
+    """Issue 3: 2 000 connects queue 2 000 entries for one serving task, not 2 000 sleeping
+    tasks (each a coroutine, frame and timer that every full GC walked for minutes)."""
+    from joule.domain.events import StationConnected
+
+    joule = await make_joule(**{**FAST, "local_list_settle_s": 0.2})
+    assert joule.local_lists is not None
+    keeper = joule.local_lists.keeper
+    keeper.rate_per_s = 10_000.0  # the whole storm's turns within a second
+    tasks_before = len(asyncio.all_tasks())
+    for n in range(2000):
+        await keeper.on_event(StationConnected(station_id=f"GONE-{n}", ocpp_version="1.6", at=NOW))
+    assert keeper.busy
+    assert len(asyncio.all_tasks()) - tasks_before <= 1  # the queue's one task
+    # None of them is connected: each turn costs no task and no read.
+    await eventually(lambda: _true(not keeper.busy), timeout=10)

@@ -14,6 +14,9 @@ Connects cost no read on the connect path: a (re)connect or boot only queues its
 reconciliation starts after `settle_s` plus a random jitter (up to `jitter_s`), and starts are
 paced to at most `rate_per_s` a second, so a storm of N connects becomes a steady trickle of
 reconciliations behind the handshakes and boots instead of N reads at once (issues #3/#5).
+The queue is one deque served by one task (starts are in time order by construction), not a
+sleeping task per station: a 10 000-station storm queued 10 000 coroutines, frames and timers
+for up to ten minutes, and every full GC collection walked them all.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import deque
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +101,8 @@ class LocalListKeeper:
     _periodic: asyncio.Task[None] | None = None
     _gate: asyncio.Semaphore | None = None
     _next_slot: float = 0.0  # loop time before which no further reconciliation starts
+    _queue: deque[tuple[float, str]] = field(default_factory=deque)  # (start at, station)
+    _pump: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the periodic reconciliation."""
@@ -106,19 +112,22 @@ class LocalListKeeper:
 
     async def stop(self) -> None:
         """Cancel what is pending or running (a half-sent update is reconciled next start)."""
-        tasks = [t for t in (self._periodic, self._flush, *self._tasks) if t is not None]
+        tasks = [
+            t for t in (self._periodic, self._flush, self._pump, *self._tasks) if t is not None
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._queue.clear()
 
     @property
     def busy(self) -> bool:
         """Whether any sync is pending or running (tests and drain wait on it)."""
         flushing = self._flush is not None and not self._flush.done()
-        return flushing or bool(self._tasks) or bool(self._pending_orgs)
+        return flushing or bool(self._tasks) or bool(self._queue) or bool(self._pending_orgs)
 
     async def on_event(self, event: object) -> None:
         """Bus subscriber: never blocks the publisher, work goes to background tasks."""
@@ -137,26 +146,45 @@ class LocalListKeeper:
         self._wanted[station_id] = self._wanted.get(station_id, False) or rediscover
         if station_id not in self._running:
             self._running.add(station_id)
-            self._background(self._reconcile_later(station_id))
+            self._queue.append((self._start_at(), station_id))
+            if self._pump is None or self._pump.done():
+                self._pump = asyncio.create_task(self._serve_queue(), name="local-lists-queue")
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _delay(self) -> float:
-        """Seconds until this station's reconciliation may start: settle plus jitter, and no
-        earlier than 1/rate after the one before (a connect storm becomes a trickle)."""
+    def _start_at(self) -> float:
+        """Loop time at which this station's reconciliation may start: settle plus jitter, and
+        no earlier than 1/rate after the one before (a connect storm becomes a trickle)."""
         now = asyncio.get_running_loop().time()
         jitter = self.settle_s / 2 if self.jitter_s is None else self.jitter_s
         at, self._next_slot = paced_start(
             now, self.settle_s, random.uniform(0.0, jitter), self._next_slot, self.rate_per_s
         )
-        return at - now
+        return at
 
-    async def _reconcile_later(self, station_id: str) -> None:
+    async def _serve_queue(self) -> None:
+        """Start each queued reconciliation at its time (the queue is in time order)."""
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            at, station_id = self._queue[0]
+            delay = at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue  # the queue may have been cleared (stop) while this slept
+            self._queue.popleft()
+            if not self.service.sender.is_connected(station_id):
+                # Gone again (or still waiting for its turn when it left): nothing can be sent,
+                # and its next connect queues a reconciliation of its own. No task, no read.
+                self._wanted.pop(station_id, None)
+                self._running.discard(station_id)
+                continue
+            self._background(self._reconcile(station_id))
+
+    async def _reconcile(self, station_id: str) -> None:
         try:
-            await asyncio.sleep(self._delay())
             while station_id in self._wanted:
                 rediscover = self._wanted.pop(station_id)
                 await self._guarded(station_id, rediscover=rediscover, reconcile=True)
