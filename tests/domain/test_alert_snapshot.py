@@ -174,25 +174,39 @@ async def test_the_candidates_find_what_every_station_finds(
     assert len(narrowed.transactions) < len(whole.transactions)
 
 
-async def test_a_healthy_network_reads_no_station(committer: GroupCommitter) -> None:
+async def _connected_once(
+    committer: GroupCommitter, ids: list[str], *, online: object, last_seen: object, **extra: Any
+) -> None:
+    """Known stations (accepted, connected at least once), online as `online(n)` says."""
+
     async def work(uow: UnitOfWork) -> None:
-        for n in range(50):
+        for n, station_id in enumerate(ids):
             uow.session.add(
                 Station(
-                    id=f"OK-{n}",
+                    id=station_id,
                     registration="accepted",
                     ocpp_version="1.6",
                     security_profile=1,
                     min_security_profile=0,
-                    online=n % 2 == 0,
-                    last_seen=NOW - timedelta(seconds=30),
-                    status="Available",
+                    online=online(n) if callable(online) else online,
+                    last_seen=last_seen,
                     quirks={},
                     created_at=T0,
+                    **extra,
                 )
             )
 
     await committer.run(work)
+
+
+async def test_a_healthy_network_reads_no_station(committer: GroupCommitter) -> None:
+    await _connected_once(
+        committer,
+        [f"OK-{n}" for n in range(50)],
+        online=lambda n: n % 2 == 0,
+        last_seen=NOW - timedelta(seconds=30),
+        status="Available",
+    )
     settings = await committer.read(lambda uow: service.rule_settings(uow.session))
 
     async def read(uow: UnitOfWork) -> Snapshot:
@@ -229,24 +243,8 @@ async def test_a_large_reconciliation_commits_in_parts(
 ) -> None:
     """Raising (and resolving) hundreds of alerts is many small units, each with its events."""
     monkeypatch.setattr("joule.domain.alerting.evaluator.CHANGES_PER_UNIT", 7)
-
-    async def work(uow: UnitOfWork) -> None:
-        for n in range(30):
-            uow.session.add(
-                Station(
-                    id=f"OFF-{n:02d}",
-                    registration="accepted",
-                    ocpp_version="1.6",
-                    security_profile=1,
-                    min_security_profile=0,
-                    online=False,
-                    last_seen=NOW - timedelta(minutes=20),
-                    quirks={},
-                    created_at=T0,
-                )
-            )
-
-    await committer.run(work)
+    ids = [f"OFF-{n:02d}" for n in range(30)]
+    await _connected_once(committer, ids, online=False, last_seen=NOW - timedelta(minutes=20))
     clock = FixedClock(NOW)
     evaluator = AlertEvaluator(committer, clock, interval_s=60, heartbeat_interval_s=HEARTBEAT_S)
     commits = committer.commits
