@@ -253,6 +253,11 @@ async def test_a_large_reconciliation_commits_in_parts(
     assert committer.commits - commits == 5  # 30 changes, 7 per unit
     assert len({c.alert["id"] for c in raised}) == 30
 
+    # Seconds later: nothing to change, and no transaction for it.
+    clock.set(NOW + timedelta(seconds=15))
+    commits = committer.commits
+    assert await evaluator.evaluate() == []
+    assert committer.commits == commits
     # Still offline a minute later: nothing raised again, nothing re-worded, seen refreshed.
     clock.set(NOW + timedelta(minutes=1))
     assert await evaluator.evaluate() == []
