@@ -85,3 +85,30 @@ async def test_a_prune_only_visits_stations_that_logged_since_the_last(
     await recorder.prune()
     counts = Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
     assert counts == {"CP-OLD": 6, "CP-NEW": 3}
+
+
+async def test_a_station_is_pruned_once_it_logged_a_tenth_of_its_bound(
+    committer: GroupCommitter,
+) -> None:
+    """A storm's stations (a few rows each) are not visited every minute; a log exceeds its
+    bound by at most a tenth of it between prunes."""
+    clock = FixedClock(T0)
+    recorder = ActivityRecorder(committer, clock, touch_last_seen=_touch, log_limit=20)
+    for i in range(25):
+        recorder.frame("CP-BUSY", "in", 2, f"busy-{i}", "StatusNotification", "[]")
+    recorder.frame("CP-QUIET", "in", 2, "quiet-0", "StatusNotification", "[]")
+    await recorder.flush()
+    await recorder.prune()
+    counts = Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
+    assert counts == {"CP-BUSY": 20, "CP-QUIET": 1}
+    # One more row each: CP-BUSY (1 since its prune) waits, CP-QUIET (2 since ever) is visited.
+    recorder.frame("CP-BUSY", "in", 2, "busy-25", "StatusNotification", "[]")
+    recorder.frame("CP-QUIET", "in", 2, "quiet-1", "StatusNotification", "[]")
+    await recorder.flush()
+    await recorder.prune()
+    counts = Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
+    assert counts == {"CP-BUSY": 21, "CP-QUIET": 2}
+    recorder.frame("CP-BUSY", "in", 2, "busy-26", "StatusNotification", "[]")
+    await recorder.flush()
+    await recorder.prune()
+    assert len((await _kept(committer))["CP-BUSY"]) == 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -67,7 +68,11 @@ class ActivityRecorder:
         self._prune_interval = prune_interval_s
         self._rows: list[dict[str, Any]] = []
         self._seen: dict[str, datetime] = {}
-        self._logged: set[str] = set()  # stations with log rows since the last prune
+        # Rows logged per station since its last prune. A station is pruned once it has logged
+        # a tenth of its bound since: a boot storm's stations (a handful of rows each) cost the
+        # writer nothing every minute after it, and a log holds at most limit + limit/10 rows.
+        self._logged: Counter[str] = Counter()
+        self._slack = max(1, log_limit // 10)
         self._heartbeat_logged: dict[str, datetime] = {}  # station → last heartbeat logged
         self._heartbeat_skipped: set[str] = set()  # stations whose current heartbeat was not
         self._task: asyncio.Task[None] | None = None
@@ -139,7 +144,7 @@ class ActivityRecorder:
         """
         rows, self._rows = self._rows, []
         seen, self._seen = self._seen, {}
-        self._logged.update(row["station_id"] for row in rows)
+        self._logged.update(row["station_id"] for row in rows)  # Counter: adds the counts
         for start in range(0, len(rows), _LOG_CHUNK):
             chunk = rows[start : start + _LOG_CHUNK]
 
@@ -157,8 +162,11 @@ class ActivityRecorder:
             await self._run(touch, f"update last seen of {len(touched)} stations")
 
     async def prune(self) -> None:
-        """Trim the log of every station that logged since the last prune to its bound."""
-        stations, self._logged = sorted(self._logged), set()
+        """Trim to its bound the log of every station that logged a tenth of it since its last
+        prune (the others keep counting)."""
+        stations = sorted(s for s, n in self._logged.items() if n >= self._slack)
+        for station_id in stations:
+            del self._logged[station_id]
         for start in range(0, len(stations), _PRUNE_CHUNK):
             chunk = stations[start : start + _PRUNE_CHUNK]
 
