@@ -160,6 +160,12 @@ class UptimeMemo:
         return self._values
 
 
+def _enabled(settings: dict[str, RuleSettings], rule: str) -> RuleSettings | None:
+    """The rule's settings when it is enabled, else None."""
+    config = settings.get(rule)
+    return config if config is not None and config.enabled else None
+
+
 def station_conditions(
     settings: dict[str, RuleSettings], *, now: datetime, heartbeat_interval_s: int
 ) -> repo.StationConditions:
@@ -173,8 +179,7 @@ def station_conditions(
     """
 
     def on(rule: str) -> RuleSettings | None:
-        config = settings.get(rule)
-        return config if config is not None and config.enabled else None
+        return _enabled(settings, rule)
 
     offline = on(rules.STATION_OFFLINE)
     silent = on(rules.HEARTBEAT_MISSED)
@@ -211,8 +216,7 @@ async def load_snapshot(
     and transactions they could find something on, handing the event loop back as it goes."""
 
     def on(rule: str) -> RuleSettings | None:
-        config = settings.get(rule)
-        return config if config is not None and config.enabled else None
+        return _enabled(settings, rule)
 
     pace = Pacer(BACKGROUND_EVERY_S)
     boots: dict[str, list[datetime]] = {}
