@@ -169,12 +169,17 @@ class UnitOfWork:
             return False
         # Only this model's objects added in this session are looked at (not every pending
         # object of the batch: a storm's batch holds thousands, T7).
-        added: list[Base] = sync.info.get(_ADDED, {}).get(model, [])
         wanted = _key(key)
         return not any(
             obj in sync.new and _key(inspect(obj).mapper.primary_key_from_instance(obj)) == wanted
-            for obj in added
+            for obj in self.added_objects(model)
         )
+
+    def added_objects(self, model: type[B]) -> list[B]:
+        """The objects of `model` added to this unit's session (through the ORM), in order;
+        flushed ones included."""
+        added: list[B] = self.session.sync_session.info.get(_ADDED, {}).get(model, [])
+        return added
 
     def added(self, model: type[Base], key: Any) -> None:
         """A row now exists under `key` (inserted by a Core statement): it is no longer absent."""

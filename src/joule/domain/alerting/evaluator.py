@@ -130,8 +130,8 @@ class AlertEvaluator:
             plan = await plan_reconcile(known, findings, now=now)
             changes: list[AlertChanged] = []
             # Small units, one after the other: a station's unit waits for one part at most.
-            # Nothing to change (the usual case): no unit, no transaction at all.
-            for part in plan.parts(CHANGES_PER_UNIT) if len(plan) else ():
+            # Nothing to change (the usual case): no part, so no unit and no transaction.
+            for part in plan.parts(CHANGES_PER_UNIT):
 
                 async def write(uow: UnitOfWork, part: AlertPlan = part) -> list[AlertChanged]:
                     return await apply_plan(uow, part, now=now)

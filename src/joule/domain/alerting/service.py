@@ -377,7 +377,7 @@ class AlertPlan:
         return len(self.raised) + len(self.reworded) + len(self.refreshed) + len(self.resolved)
 
     def parts(self, size: int) -> list[AlertPlan]:
-        """The plan in parts of at most `size` changes each (one part for an empty plan)."""
+        """The plan in parts of at most `size` changes each (none for an empty plan)."""
         changes: list[tuple[str, Any]] = [
             *(("raised", f) for f in self.raised),
             *(("reworded", r) for r in self.reworded),
@@ -390,7 +390,7 @@ class AlertPlan:
             for kind, change in changes[start : start + size]:
                 getattr(part, kind).append(change)
             parts.append(part)
-        return parts or [AlertPlan()]
+        return parts
 
 
 async def known_alerts(session: AsyncSession) -> dict[tuple[str, str], KnownAlert]:

@@ -29,7 +29,6 @@ from joule.storage.models import (
     StatusInterval,
     Transaction,
 )
-from joule.storage.repositories.transaction import STARTED_TRANSACTIONS
 from joule.storage.uow import UnitOfWork
 
 
@@ -224,11 +223,6 @@ _OPEN_TX_STATIONS = (
 )
 
 
-def _started(session: AsyncSession) -> set[str]:
-    started: set[str] = session.info.get(STARTED_TRANSACTIONS, set())
-    return started
-
-
 async def load_open_transactions(uow: UnitOfWork, station_ids: Collection[Any]) -> None:
     """Which of a batch's booting stations have an open transaction: one query for the batch,
     so a boot storm's stations (none open) need no UPDATE each (T7). A BatchLoader."""
@@ -251,7 +245,9 @@ async def mark_open_transactions_stale(uow: UnitOfWork, station_id: str, at: dat
     """
     session = uow.session
     sync = session.sync_session
-    if uow.lean.get((_OPEN_TX, station_id)) is False and station_id not in _started(session):
+    if uow.lean.get((_OPEN_TX, station_id)) is False and not any(
+        tx.station_id == station_id for tx in uow.added_objects(Transaction)
+    ):
         # The batch's preload found none open and this transaction started none since: no SQL.
         return 0
     if _unflushed_transaction(sync, station_id):

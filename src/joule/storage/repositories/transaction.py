@@ -12,10 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import MeterValue, ParkedMessage, Transaction, TransactionEvent
 
-# Session.info key: stations whose transaction this database transaction inserted (a boot later
-# in the same batch then reads open transactions instead of trusting the batch's preload).
-STARTED_TRANSACTIONS = "joule.transactions.started"
-
 
 async def get_transaction(session: AsyncSession, pk: int) -> Transaction | None:
     """The transaction with this primary key."""
@@ -135,8 +131,6 @@ async def create_transaction(
         updated_at=at,
     )
     session.add(tx)
-    # A boot later in this batch must not trust its batch-start view of open transactions.
-    session.info.setdefault(STARTED_TRANSACTIONS, set()).add(station_id)
     await session.flush()
     if transaction_uid is None:
         tx.transaction_uid = str(tx.id)
