@@ -11,7 +11,6 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.committer import Preload
-from joule.storage.models import Station
 from joule.storage.repositories import station as repo
 from joule.storage.uow import UnitOfWork
 
@@ -29,20 +28,6 @@ class StationAccess:
     timezone: str | None
     assume_subprotocol: str | None
     lenient: bool | None
-
-
-def _access(station: Station) -> StationAccess:
-    return StationAccess(
-        station_id=station.id,
-        registration=station.registration,
-        password_hash=station.password_hash,
-        security_profile=station.security_profile,
-        min_security_profile=station.min_security_profile,
-        boot_status=station.boot_status,
-        timezone=station.timezone,
-        assume_subprotocol=station.assume_subprotocol,
-        lenient=station.lenient,
-    )
 
 
 async def get_access(session: AsyncSession, station_id: str) -> StationAccess | None:
