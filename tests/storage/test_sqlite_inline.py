@@ -95,7 +95,9 @@ async def test_begin_immediate_waits_for_a_lock_without_blocking_the_loop(
     writer = asyncio.ensure_future(write())
     await asyncio.sleep(0.3)
     assert not writer.done()  # waiting for the other connection's lock (busy_timeout, Q21)
-    assert ticks >= 10  # ... while the loop kept running
+    # ... while the loop kept running: ~30 ticks of 10 ms on a quiet box, 9 seen under CI's load
+    # with both test runs side by side; a loop blocked in the lock wait would tick at most once.
+    assert ticks >= 5
     other.execute("COMMIT")
     other.close()
     await writer
