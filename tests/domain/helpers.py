@@ -28,7 +28,7 @@ from joule.kit.clock import FixedClock
 from joule.ocpp.validation import validate
 from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
-from joule.storage.models import Station
+from joule.storage.models import MeterValue, SampledValue, Station, sampled_values
 from joule.storage.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -113,6 +113,11 @@ async def rows(committer: GroupCommitter, model: type[T], **where: Any) -> list[
         return list(result)
 
     return await committer.read(work)
+
+
+async def samples(committer: GroupCommitter, **where: Any) -> list[SampledValue]:
+    """Committed sampled values of the MeterValue rows matching the filters, in row order."""
+    return sampled_values(await rows(committer, MeterValue, **where))
 
 
 async def add_station(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.domain.helpers import T0, V2X, V16, add_station, handle, rows, station
+from tests.domain.helpers import T0, V2X, V16, add_station, handle, rows, samples, station
 
 from joule.bus.envelopes import StationCall
 from joule.domain.dispatcher import Dispatcher
@@ -94,7 +94,7 @@ async def test_16_samples_are_normalised_with_the_raw_reading_kept(
         },
     )
     assert handled.response == {}
-    values = await rows(committer, MeterValue, transaction_pk=tx_id)
+    values = await samples(committer, transaction_pk=tx_id)
     got = [
         (v.measurand, v.phase, v.location, v.context, v.value, v.unit, v.raw_value, v.raw_unit)
         for v in values
@@ -118,10 +118,40 @@ async def test_16_samples_are_normalised_with_the_raw_reading_kept(
     ]
     assert all(as_utc(v.timestamp) == at for v in values)
     assert all((v.station_id, v.evse_id, v.connector_id) == ("CS-1", 1, 1) for v in values)
+    # One row for the reading; its whole-EVSE register and power are columns (ADR 0014).
+    [reading] = await rows(committer, MeterValue, transaction_pk=tx_id)
+    assert (reading.energy_wh, reading.power_w) == (10500, 7360)
     # Live energy follows the outlet register only (not the inlet one).
     tx = await tx_row(committer, tx_id)
     assert (tx.last_meter_wh, energy_wh(tx)) == (10500, 500)
     assert as_utc(tx.last_meter_at) == at  # type: ignore[arg-type]
+
+
+async def test_a_reading_without_whole_evse_values_has_no_register_or_power_column(
+    committer: GroupCommitter,
+) -> None:
+    await add_station(committer)
+    tx_id = await start_16(committer)
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": tx_id,
+            "meterValue": [
+                mv16(
+                    T0 + timedelta(minutes=5),
+                    {"value": "2300", "measurand": "Power.Active.Import", "phase": "L1"},
+                    {"value": "10490", "location": "Inlet"},
+                    {"value": "-5"},  # an implausible register
+                )
+            ],
+        },
+    )
+    [reading] = await rows(committer, MeterValue, transaction_pk=tx_id)
+    assert (reading.energy_wh, reading.power_w) == (None, None)
+    assert len(reading.samples()) == 3
 
 
 async def test_16_signed_data_is_stored_byte_for_byte(committer: GroupCommitter) -> None:
@@ -140,7 +170,7 @@ async def test_16_signed_data_is_stored_byte_for_byte(committer: GroupCommitter)
             ],
         },
     )
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert value.signed_data == blob
     assert value.raw_value == blob
     assert value.value is None
@@ -165,7 +195,7 @@ async def test_16_meter_values_without_a_transaction_id_attach_by_connector_and_
     handled = await handle(committer, V16, "MeterValues", payload)
     assert handled.response == {}
     assert len(handled.of_type(TransactionUpdated)) == 1
-    early, late = await rows(committer, MeterValue, evse_id=2)
+    early, late = await samples(committer, evse_id=2)
     assert early.transaction_pk is None  # before the transaction started
     assert late.transaction_pk == tx_id
     assert energy_wh(await tx_row(committer, tx_id)) == 1000
@@ -185,7 +215,7 @@ async def test_16_connector_zero_is_the_main_meter(committer: GroupCommitter) ->
             "meterValue": [mv16(T0, {"value": "123456", "context": "Sample.Clock"})],
         },
     )
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert (value.evse_id, value.connector_id, value.transaction_pk) == (0, None, None)
 
 
@@ -199,7 +229,7 @@ async def test_16_unknown_transaction_id_keeps_the_values_unattached(
         "MeterValues",
         {"connectorId": 1, "transactionId": 4242, "meterValue": [mv16(T0, {"value": "5"})]},
     )
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert value.transaction_pk is None
 
 
@@ -215,7 +245,7 @@ async def test_16_quirks_are_acknowledged_and_counted(committer: GroupCommitter)
         check_request=False,
     )
     assert empty.response == {}
-    assert await rows(committer, MeterValue) == []
+    assert await samples(committer) == []
 
     received = T0 + timedelta(minutes=1)
     handled = await handle(
@@ -231,7 +261,7 @@ async def test_16_quirks_are_acknowledged_and_counted(committer: GroupCommitter)
         check_request=False,
     )
     assert handled.response == {}
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert (value.raw_value, value.value) == ("12345", 12345)
     assert as_utc(value.timestamp) == received  # ordered by receive time
 
@@ -249,7 +279,7 @@ async def test_16_quirks_are_acknowledged_and_counted(committer: GroupCommitter)
     )
     tx = await tx_row(committer, tx_id)
     assert tx.last_meter_wh == 12345  # flagged, not guessed: the reading is kept as a row only
-    assert len(await rows(committer, MeterValue)) == 2
+    assert len(await samples(committer)) == 2
     assert (await station(committer)).quirks == {
         "empty_sampled_value": 1,
         "implausible_timestamp": 1,
@@ -308,7 +338,7 @@ async def test_2x_meter_values_attach_to_the_running_transaction(
     assert handled.response == {}
     [update] = handled.of_type(TransactionUpdated)
     assert update.energy_wh == 2500
-    values = await rows(committer, MeterValue, transaction_pk=tx_pk)
+    values = await samples(committer, transaction_pk=tx_pk)
     assert [(v.measurand, v.value, v.unit, v.raw_value, v.raw_unit) for v in values[1:]] == [
         ("Energy.Active.Import.Register", 12500, "Wh", "12.5", "Wh*10^3"),
         ("Power.Active.Import", 11000, "W", "11", "kW"),
@@ -329,7 +359,7 @@ async def test_2x_evse_zero_is_the_main_meter(
         "MeterValues",
         {"evseId": 0, "meterValue": [{"timestamp": iso(T0), "sampledValue": [{"value": 1e6}]}]},
     )
-    [value] = [v for v in await rows(committer, MeterValue) if v.evse_id == 0]
+    [value] = [v for v in await samples(committer) if v.evse_id == 0]
     assert (value.transaction_pk, value.value, value.raw_value) == (None, 1000000, "1000000.0")
 
 
@@ -366,7 +396,7 @@ async def test_2x_signed_meter_value_and_empty_samples(
         check_request=False,
     )
     assert handled.response == {}
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert (value.signed_data, value.value, value.evse_id) == (blob, 4711, 3)
     assert (await station(committer)).quirks == {"empty_sampled_value": 1}
 
@@ -381,7 +411,7 @@ async def test_2x_all_samples_dropped_by_the_protocol_room_is_acknowledged(
         committer, version, "MeterValues", {"evseId": 1, "meterValue": []}, check_request=False
     )
     assert handled.response == {}
-    assert await rows(committer, MeterValue) == []
+    assert await samples(committer) == []
 
 
 @v2x
@@ -399,7 +429,7 @@ async def test_2x_local_time_uses_the_station_zone(
         },
         station_timezone="America/New_York",
     )
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert as_utc(value.timestamp) == T0
 
 
@@ -412,7 +442,7 @@ async def test_an_unknown_station_zone_falls_back_to_utc(committer: GroupCommitt
         {"connectorId": 1, "meterValue": [mv16(T0, {"value": "1"})]},
         station_timezone="Mars/Olympus_Mons",
     )
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert as_utc(value.timestamp) == T0
     assert (await station(committer)).quirks == {}
 
@@ -434,7 +464,7 @@ async def test_16_preloaded_transaction_attaches_only_to_its_own_station(
         assert await dispatch(call) == {}
 
     await asyncio.gather(meter("CS-1", "10500"), meter("CS-2", "99999"))  # one batch
-    values = {v.station_id: v.transaction_pk for v in await rows(committer, MeterValue)}
+    values = {v.station_id: v.transaction_pk for v in await samples(committer)}
     assert values == {"CS-1": pk, "CS-2": None}
     assert (await tx_row(committer, pk)).last_meter_wh == Decimal("10500")
 

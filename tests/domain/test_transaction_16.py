@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.domain.helpers import T0, V16, add_station, handle, rows, station
+from tests.domain.helpers import T0, V16, add_station, handle, rows, samples, station
 
 from joule.domain.events import TransactionEnded, TransactionStarted, TransactionUpdated
 from joule.domain.metering import handlers as _metering_handlers  # noqa: F401
 from joule.domain.transaction import handlers as _transaction_handlers  # noqa: F401
 from joule.domain.transaction.lifecycle import as_utc, energy_wh
 from joule.storage.committer import GroupCommitter
-from joule.storage.models import IdToken, MeterValue, ParkedMessage, Transaction
+from joule.storage.models import IdToken, ParkedMessage, Transaction
 from joule.storage.repositories import token as tokens
 from joule.storage.uow import UnitOfWork
 
@@ -119,7 +119,7 @@ async def test_full_session_with_energy(committer: GroupCommitter) -> None:
     assert as_utc(tx.stopped_at) == end  # type: ignore[arg-type]
     assert tx.meter_stop_wh == 19000
     assert energy_wh(tx) == Decimal(7000)
-    values = await rows(committer, MeterValue, transaction_pk=tx_id)
+    values = await samples(committer, transaction_pk=tx_id)
     assert sorted(v.value for v in values) == [12000, 14500, 17250, 19000]
 
 
@@ -164,7 +164,7 @@ async def test_duplicate_stop_stores_nothing_twice(committer: GroupCommitter) ->
     assert first.response == second.response == {}
     assert len(first.of_type(TransactionEnded)) == 1
     assert second.events == []
-    assert len(await rows(committer, MeterValue, transaction_pk=tx_id)) == 20
+    assert len(await samples(committer, transaction_pk=tx_id)) == 20
     tx = await one_tx(committer, tx_id)
     assert (tx.status, tx.stop_reason, energy_wh(tx)) == ("completed", "Local", Decimal(4750))
 

@@ -7,14 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.domain.helpers import T0, V2X, add_station, handle, rows, station
+from tests.domain.helpers import T0, V2X, add_station, handle, rows, samples, station
 
 from joule.domain.events import TransactionEnded, TransactionStarted, TransactionUpdated
 from joule.domain.transaction import handlers as _transaction_handlers  # noqa: F401
 from joule.domain.transaction.lifecycle import as_utc, energy_wh
 from joule.ocpp.versions import OcppVersion
 from joule.storage.committer import GroupCommitter
-from joule.storage.models import IdToken, MeterValue, Transaction, TransactionEvent
+from joule.storage.models import IdToken, Transaction, TransactionEvent
 from joule.storage.repositories import token as tokens
 from joule.storage.uow import UnitOfWork
 
@@ -160,7 +160,7 @@ async def test_full_session(committer: GroupCommitter, version: OcppVersion) -> 
     assert as_utc(tx.stopped_at) == end  # type: ignore[arg-type]
     assert tx.seq_nos == {"seen": [0, 1, 2], "started": 0, "ended": 2}
     assert tx.missing_seq_nos is None
-    values = await rows(committer, MeterValue, transaction_pk=tx.id)
+    values = await samples(committer, transaction_pk=tx.id)
     assert [(v.value, v.unit, v.raw_value, v.raw_unit) for v in values] == [
         (2000, "Wh", "2000", "Wh"),
         (Decimal("6500.5"), "Wh", "6500.5", "Wh"),
@@ -184,7 +184,7 @@ async def test_retried_event_with_new_message_id_is_stored_once(
     assert again.events == []
     tx = await the_tx(committer)
     assert len(await rows(committer, TransactionEvent, transaction_pk=tx.id, seq_no=5)) == 1
-    assert len(await rows(committer, MeterValue, transaction_pk=tx.id)) == 2
+    assert len(await samples(committer, transaction_pk=tx.id)) == 2
 
 
 async def test_retried_started_keeps_the_token_verdict(
@@ -385,7 +385,7 @@ async def test_signed_meter_value_is_kept_byte_for_byte(
         "publicKey": "3059301306072a8648ce3d020106082a8648ce3d03010703420004",
     }
     await handle(committer, version, "TransactionEvent", payload)
-    [value] = await rows(committer, MeterValue)
+    [value] = await samples(committer)
     assert value.signed_data == blob
     assert value.value == 1000
 
@@ -399,7 +399,7 @@ async def test_empty_sampled_value_is_acknowledged(
     payload["meterValue"] = [{"timestamp": iso(T0), "sampledValue": []}]
     handled = await handle(committer, version, "TransactionEvent", payload, check_request=False)
     assert handled.response == {"idTokenInfo": {"status": "Invalid"}}
-    assert await rows(committer, MeterValue) == []
+    assert await samples(committer) == []
     tx = await the_tx(committer)
     assert tx.meter_start_wh is None
     assert (await station(committer)).quirks == {"empty_sampled_value": 1}
@@ -451,7 +451,7 @@ async def test_absurd_values_never_break_a_transaction_event(
     )
     assert handled.response == {}
     tx = await the_tx(committer)
-    _, huge, odd = await rows(committer, MeterValue, transaction_pk=tx.id)
+    _, huge, odd = await samples(committer, transaction_pk=tx.id)
     assert (huge.value, huge.raw_value) == (None, "1e+30")
     assert (odd.unit, odd.raw_unit, odd.value) == ("MegaWattPerFortn", "MegaWattPerFortnight", 3)
     assert (tx.last_meter_wh, energy_wh(tx)) == (1000, 0)

@@ -19,10 +19,9 @@ def _row(i: int, at: datetime, **extra: object) -> dict[str, object]:
         "connector_id": 1,
         "transaction_pk": None,
         "timestamp": at,
-        "measurand": "Energy.Active.Import.Register",
-        "value": Decimal("1234.5") + i,
-        "unit": "Wh",
-        "raw_value": f"{1234.5 + i}",
+        "energy_wh": Decimal("1234.5") + i,
+        "power_w": None,
+        "sampled_values": f'[["Energy.Active.Import.Register",null,null,null,"{1234.5 + i}"]]',
         **extra,
     }
 
@@ -30,7 +29,7 @@ def _row(i: int, at: datetime, **extra: object) -> dict[str, object]:
 async def test_rows_read_back_as_they_were_queued(committer: GroupCommitter) -> None:
     at = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
     rows = [_row(i, at) for i in range(3)]  # one shared timestamp object, processed once
-    rows.append(_row(3, at + timedelta(seconds=1), phase="L1", value=None))  # other columns
+    rows.append(_row(3, at + timedelta(seconds=1), power_w=Decimal(7), energy_wh=None))
     logged = {
         "station_id": "CP-1",
         "direction": "in",
@@ -53,13 +52,14 @@ async def test_rows_read_back_as_they_were_queued(committer: GroupCommitter) -> 
         return list(values), list(log)
 
     values, log = await committer.read(read)
-    assert [v.value for v in values] == [
+    assert [v.energy_wh for v in values] == [
         Decimal("1234.5"),
         Decimal("1235.5"),
         Decimal("1236.5"),
         None,
     ]
-    assert [v.phase for v in values] == [None, None, None, "L1"]
+    assert [v.power_w for v in values] == [None, None, None, Decimal(7)]
+    assert values[1].sampled_values == '[["Energy.Active.Import.Register",null,null,null,"1235.5"]]'
     assert {v.timestamp.replace(tzinfo=UTC) for v in values[:3]} == {at}
     assert values[3].timestamp.replace(tzinfo=UTC) == at + timedelta(seconds=1)
     assert [(e.message_id, e.frame, e.at.replace(tzinfo=UTC)) for e in log] == [
@@ -87,11 +87,11 @@ async def test_tuple_rows_read_back_as_dict_rows_do(committer: GroupCommitter) -
     """bulk_insert_rows (tuples in a given key order) stores exactly what bulk_insert does,
     whatever order the dialect's INSERT wants its parameters in."""
     at = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
-    keys = ("value", "timestamp", "station_id", "evse_id", "measurand", "raw_value", "phase")
+    keys = ("power_w", "timestamp", "station_id", "evse_id", "sampled_values", "connector_id")
     rows = [
-        (Decimal("10.25"), at, "CP-T", 1, "Voltage", "10.25", "L1-N"),
-        (None, at, "CP-T", 1, "Voltage", "n/a", None),
-        (Decimal("-3"), at + timedelta(seconds=1), "CP-T", 2, "Current.Import", "-3", "L2"),
+        (Decimal("10.25"), at, "CP-T", 1, "[1]", 1),
+        (None, at, "CP-T", 1, "[2]", None),
+        (Decimal("-3"), at + timedelta(seconds=1), "CP-T", 2, "[3]", 2),
     ]
 
     async def write(uow: UnitOfWork) -> None:
@@ -105,12 +105,12 @@ async def test_tuple_rows_read_back_as_dict_rows_do(committer: GroupCommitter) -
 
     stored = await committer.read(read)
     assert [
-        (v.value, v.timestamp.replace(tzinfo=UTC), v.evse_id, v.measurand, v.raw_value, v.phase)
+        (v.power_w, v.timestamp.replace(tzinfo=UTC), v.evse_id, v.sampled_values, v.connector_id)
         for v in stored
     ] == [
-        (Decimal("10.25"), at, 1, "Voltage", "10.25", "L1-N"),
-        (None, at, 1, "Voltage", "n/a", None),
-        (Decimal("-3"), at + timedelta(seconds=1), 2, "Current.Import", "-3", "L2"),
+        (Decimal("10.25"), at, 1, "[1]", 1),
+        (None, at, 1, "[2]", None),
+        (Decimal("-3"), at + timedelta(seconds=1), 2, "[3]", 2),
     ]
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from joule.bus.memory import MemoryBus
 from joule.domain.events import ConnectorStatusChanged, TransactionUpdated
-from joule.storage.models import MeterValue, StatusInterval
+from joule.storage.models import SampledValue, StatusInterval
 from joule.web.charts import meter_chart, number, status_timeline
 from joule.web.fmt import kwh, pretty, utc, when
 from joule.web.live import QUEUE_SIZE, LiveHub, encode
@@ -43,16 +43,10 @@ def test_status_timeline_draws_one_lane_per_connector_and_escapes() -> None:
     assert "No status changes" in status_timeline([], start=T0, end=T0)
 
 
-def sample(measurand: str, minute: int, value: str, unit: str) -> MeterValue:
-    return MeterValue(
-        station_id="S",
-        evse_id=1,
-        timestamp=T0 + timedelta(minutes=minute),
-        measurand=measurand,
-        phase=None,
-        value=Decimal(value),
-        unit=unit,
-        raw_value=value,
+def sample(measurand: str, minute: int, value: str, unit: str) -> SampledValue:
+    at = T0 + timedelta(minutes=minute)
+    return SampledValue(
+        "S", 1, 1, None, at, measurand, None, None, None, Decimal(value), unit, value, unit, None
     )
 
 

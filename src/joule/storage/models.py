@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -513,8 +516,46 @@ class TransactionEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+# The fields of one sampled value in `MeterValue.sampled_values` (a JSON array of arrays).
+SAMPLE_FIELDS = (
+    "measurand",
+    "phase",
+    "location",
+    "context",
+    "value",  # normalised to SI units, exact decimal text (None: not a number, or too large)
+    "unit",
+    "raw_value",  # as the station sent it
+    "raw_unit",
+    "signed_data",  # OCMF / signed meter data, byte for byte as the station sent it
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SampledValue:
+    """One sampled value of a stored MeterValue, with its reading's station, EVSE, transaction
+    and time: what the API, charts and reports read (OCPP's SampledValue)."""
+
+    station_id: str
+    evse_id: int
+    connector_id: int | None
+    transaction_pk: int | None
+    timestamp: datetime
+    measurand: str
+    phase: str | None
+    location: str | None
+    context: str | None
+    value: Decimal | None
+    unit: str | None
+    raw_value: str
+    raw_unit: str | None
+    signed_data: str | None
+
+
 class MeterValue(Base):
-    """One sampled value, normalised to SI units (Wh, W, A, V, …) with the raw reading kept."""
+    """One OCPP MeterValue: a station timestamp and its sampled values, one row per reading
+    (ADR 0014: ten index entries per message were most of T3's SQLite cost). The sampled values
+    are a JSON array of SAMPLE_FIELDS arrays; the whole-EVSE import register and active power,
+    normalised, are columns too, so network figures and charts read them without unpacking."""
 
     __tablename__ = "meter_values"
     __table_args__ = (
@@ -527,16 +568,45 @@ class MeterValue(Base):
     connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     transaction_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    measurand: Mapped[str] = mapped_column(String(64))
-    phase: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    location: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    context: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)
-    unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    raw_value: Mapped[str] = mapped_column(Text)
-    raw_unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    # OCMF / signed meter data, stored byte for byte as the station sent it
-    signed_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    energy_wh: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)
+    power_w: Mapped[Decimal | None] = mapped_column(Numeric(24, 6), nullable=True)
+    sampled_values: Mapped[str] = mapped_column(Text)
+
+    def samples(self) -> list[SampledValue]:
+        """The reading's sampled values, in the order the station sent them."""
+        head = (self.station_id, self.evse_id, self.connector_id, self.transaction_pk)
+        at = self.timestamp
+        return [
+            SampledValue(
+                *head,
+                at,
+                measurand,
+                phase,
+                location,
+                context,
+                Decimal(value) if value is not None else None,
+                unit,
+                raw_value,
+                raw_unit,
+                signed_data,
+            )
+            for (
+                measurand,
+                phase,
+                location,
+                context,
+                value,
+                unit,
+                raw_value,
+                raw_unit,
+                signed_data,
+            ) in orjson.loads(self.sampled_values)
+        ]
+
+
+def sampled_values(readings: Iterable[MeterValue]) -> list[SampledValue]:
+    """Stored MeterValues as their sampled values, reading by reading."""
+    return [sample for reading in readings for sample in reading.samples()]
 
 
 class SecurityEvent(Base):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from joule.storage.models import MeterValue, StatusInterval
+from joule.storage.models import SampledValue, StatusInterval
 from joule.web.fmt import utc, when
 
 WIDTH = 720
@@ -89,7 +89,7 @@ class Series:
     points: list[tuple[datetime, Decimal]]
 
 
-def series_of(values: Sequence[MeterValue], measurand: str) -> Series:
+def series_of(values: Sequence[SampledValue], measurand: str) -> Series:
     """The whole-EVSE (no phase) samples of one measurand, in time order."""
     points = sorted(
         (utc(v.timestamp), v.value)
@@ -120,7 +120,7 @@ def _polyline(series: Series, start: datetime, end: datetime, box: tuple[int, in
     )
 
 
-def meter_chart(values: Sequence[MeterValue]) -> Markup:
+def meter_chart(values: Sequence[SampledValue]) -> Markup:
     """Power and energy of a session over time: two lines, each on its own scale."""
     lines = [s for s in (series_of(values, POWER), series_of(values, ENERGY)) if s.points]
     if not lines:

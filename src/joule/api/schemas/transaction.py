@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from joule.api.schemas.common import UtcDatetime, exact, whole_wh
 from joule.domain.registry.transactions import TransactionDetail, TransactionView
-from joule.storage.models import MeterValue
+from joule.storage.models import SampledValue
 
 
 class TransactionRead(BaseModel):
@@ -82,7 +82,7 @@ class MeterValueRead(BaseModel):
     signed_data: str | None = Field(description="signed meter data, byte for byte")
 
     @classmethod
-    def of(cls, sample: MeterValue) -> MeterValueRead:
+    def of(cls, sample: SampledValue) -> MeterValueRead:
         """The read model of a stored sample."""
         return cls(
             timestamp=sample.timestamp,

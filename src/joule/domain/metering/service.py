@@ -30,8 +30,8 @@ from joule.storage.repositories.meter import queue_meter_values
 from joule.storage.repositories.meter_state import MeterState
 from joule.storage.uow import UnitOfWork
 
-# Column widths of MeterValue: 2.x units may be up to 20 characters (UnitOfMeasureType.unit),
-# and an over-long value must never turn a valid message into an InternalError.
+# Widths of a sampled value's units as stored: 2.x units may be up to 20 characters
+# (UnitOfMeasureType.unit); the widths the API has always shown.
 _UNIT_MAX = 16
 _RAW_UNIT_MAX = 32
 
@@ -156,6 +156,7 @@ def record_readings(
     quirks: list[str] = []
     changed: dict[int, MeterTarget] = {}
     live: dict[str, tuple[datetime, Decimal, int | None]] = {}  # newest power and register
+    stored_count = 0
     for reading in readings:
         when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
         if when.implausible:
@@ -163,6 +164,9 @@ def record_readings(
         at = when.at
         tx = attach(at)
         tx_pk = tx.id if tx is not None else None
+        sampled: list[tuple[Any, ...]] = []
+        whole_wh: Decimal | None = None  # the reading's whole-EVSE import register and power
+        whole_w: Decimal | None = None
         # One pass per sample, no helper calls: ten samples per MeterValues (T3).
         for sample in reading.samples:
             measurand, unit, phase, location = (
@@ -177,19 +181,15 @@ def record_readings(
                 value, base_unit = normalise_sample(
                     measurand, unit, sample.raw_value, multiplier=sample.multiplier
                 )
-            # A MeterValue row (METER_VALUE_KEYS order): the normalised value beside the raw one.
-            rows.append(
+            stored = storable_value(value)
+            # A sampled value (SAMPLE_FIELDS order): the normalised value beside the raw one.
+            sampled.append(
                 (
-                    station_id,
-                    evse_id,
-                    connector_id,
-                    tx_pk,
-                    at,
                     measurand,
                     phase,
                     location,
                     sample.context,
-                    storable_value(value),
+                    stored,
                     base_unit[:_UNIT_MAX] if base_unit else None,
                     sample.raw_value,
                     _raw_unit(sample),
@@ -198,6 +198,8 @@ def record_readings(
             )
             if value is None or phase is not None or location not in _WHOLE_OUTLET:
                 continue
+            if measurand == _POWER:
+                whole_w = stored
             if measurand in (_POWER, ENERGY_REGISTER):
                 # The newest whole-EVSE power and energy register, for the live event.
                 known = live.get(measurand)
@@ -208,6 +210,7 @@ def record_readings(
             if not plausible_register(value):
                 _note(quirks, QUIRK_IMPLAUSIBLE_METER_VALUE)
                 continue
+            whole_wh = value
             registers.append(RegisterReading(at, value, sample.context))
             if tx is None:
                 continue
@@ -217,6 +220,9 @@ def record_readings(
             if moved:
                 changed[tx.id] = tx
             _note(quirks, quirk)
+        stored_count += len(sampled)
+        # A MeterValue row (METER_VALUE_KEYS order): one per reading, its samples packed.
+        rows.append((station_id, evse_id, connector_id, tx_pk, at, whole_wh, whole_w, sampled))
     queue_meter_values(uow, rows)
     if live:
         newest = max(live.values(), key=lambda item: item[0])
@@ -231,7 +237,7 @@ def record_readings(
                 at=newest[0],
             )
         )
-    return MeterOutcome(len(rows), tuple(registers), tuple(quirks), tuple(changed.values()))
+    return MeterOutcome(stored_count, tuple(registers), tuple(quirks), tuple(changed.values()))
 
 
 _POWER = "Power.Active.Import"

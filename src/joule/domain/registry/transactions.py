@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from joule.domain.access.scope import Scope, station_in_scope, transaction_condition
 from joule.domain.transaction.lifecycle import energy_wh
 from joule.kit.errors import Invalid, NotFound
-from joule.storage.models import MeterValue, Transaction
+from joule.storage.models import SampledValue, Transaction
 from joule.storage.repositories import transaction as transactions
 
 STATUSES = ("active", "completed")
@@ -30,7 +30,7 @@ class TransactionDetail:
     """A transaction view with every meter value it received."""
 
     view: TransactionView
-    meter_values: list[MeterValue]
+    meter_values: list[SampledValue]
 
 
 def _view(tx: Transaction) -> TransactionView:

@@ -15,16 +15,6 @@ from joule.storage.models import MeterValue, Transaction
 
 POWER = "Power.Active.Import"
 ENERGY = "Energy.Active.Import.Register"
-WHOLE = (None, "Outlet")  # the EVSE's own meter, all phases (not per phase, not the cable/EV side)
-
-
-def _whole(measurand: str) -> tuple[object, ...]:
-    return (
-        MeterValue.measurand == measurand,
-        MeterValue.phase.is_(None),
-        (MeterValue.location.is_(None)) | (MeterValue.location == "Outlet"),
-        MeterValue.value.is_not(None),
-    )
 
 
 async def power_now(session: AsyncSession, *, scope: Scope | None = None) -> Decimal:
@@ -35,22 +25,23 @@ async def power_now(session: AsyncSession, *, scope: Scope | None = None) -> Dec
     )
     if scope is not None:
         active = active.where(transaction_condition(scope))
+    # MeterValue.power_w: the reading's whole-EVSE (no phase, outlet) power, normalised to W.
     latest = (
         select(MeterValue.transaction_pk, func.max(MeterValue.timestamp).label("ts"))
-        .where(*_whole(POWER), MeterValue.transaction_pk.in_(active))  # type: ignore[arg-type]
+        .where(MeterValue.power_w.is_not(None), MeterValue.transaction_pk.in_(active))
         .group_by(MeterValue.transaction_pk)
         .subquery()
     )
     rows = await session.execute(
-        select(MeterValue.transaction_pk, MeterValue.value)
+        select(MeterValue.transaction_pk, MeterValue.power_w)
         .join(
             latest,
             (MeterValue.transaction_pk == latest.c.transaction_pk)
             & (MeterValue.timestamp == latest.c.ts),
         )
-        .where(*_whole(POWER))  # type: ignore[arg-type]
+        .where(MeterValue.power_w.is_not(None))
     )
-    # One value per transaction even when two samples share the newest timestamp.
+    # One value per transaction even when two readings share the newest timestamp.
     per_tx: dict[int | None, Decimal] = {}
     for pk, value in rows.all():
         per_tx[pk] = value if value is not None else Decimal(0)
@@ -72,22 +63,28 @@ async def station_samples(
     session: AsyncSession, station_id: str, *, since: datetime, limit: int = 2000
 ) -> list[Sample]:
     """The station's whole-EVSE power and energy samples since `since`, oldest first."""
-    rows = await session.scalars(
-        select(MeterValue)
+    rows = await session.execute(
+        select(
+            MeterValue.timestamp,
+            MeterValue.evse_id,
+            MeterValue.transaction_pk,
+            MeterValue.power_w,
+            MeterValue.energy_wh,
+        )
         .where(
             MeterValue.station_id == station_id,
             MeterValue.timestamp >= since,
-            MeterValue.measurand.in_((POWER, ENERGY)),
-            MeterValue.phase.is_(None),
-            MeterValue.value.is_not(None),
+            (MeterValue.power_w.is_not(None)) | (MeterValue.energy_wh.is_not(None)),
         )
         .order_by(MeterValue.timestamp.desc(), MeterValue.id.desc())
         .limit(limit)
     )
-    found = [
-        Sample(utc(r.timestamp), r.evse_id, r.transaction_pk, r.measurand, r.value)
-        for r in rows
-        if r.value is not None and r.location in WHOLE
-    ]
+    found: list[Sample] = []
+    for at, evse_id, tx_pk, power_w, energy_wh in rows.all():
+        # Newest first here; each reading gives its energy, then its power (reversed below).
+        if energy_wh is not None:
+            found.append(Sample(utc(at), evse_id, tx_pk, ENERGY, energy_wh))
+        if power_w is not None:
+            found.append(Sample(utc(at), evse_id, tx_pk, POWER, power_w))
     found.reverse()
-    return found
+    return found[-limit:]

@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from joule.storage.models import MeterValue, ParkedMessage, Transaction, TransactionEvent
+from joule.storage.models import (
+    MeterValue,
+    ParkedMessage,
+    SampledValue,
+    Transaction,
+    TransactionEvent,
+    sampled_values,
+)
 
 
 async def get_transaction(session: AsyncSession, pk: int) -> Transaction | None:
@@ -237,11 +244,11 @@ async def list_transactions(
     return list(rows), int(total or 0)
 
 
-async def meter_values_of(session: AsyncSession, transaction_pk: int) -> list[MeterValue]:
-    """Every meter value of a transaction, in time order."""
+async def meter_values_of(session: AsyncSession, transaction_pk: int) -> list[SampledValue]:
+    """Every sampled value of a transaction, in time order (a reading's in the order sent)."""
     rows = await session.scalars(
         select(MeterValue)
         .where(MeterValue.transaction_pk == transaction_pk)
         .order_by(MeterValue.timestamp, MeterValue.id)
     )
-    return list(rows)
+    return sampled_values(rows)
