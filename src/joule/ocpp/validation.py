@@ -21,6 +21,7 @@ import fastjsonschema
 
 from joule.ocpp.catalogue import ALL_ACTIONS
 from joule.ocpp.errors import ErrorKind, OcppError
+from joule.ocpp.fast_accept import ACCEPTORS
 from joule.ocpp.quirks import EMPTY_SAMPLED_VALUE
 from joule.ocpp.schemas import MessageKind, load_schema, schema_files
 from joule.ocpp.timestamps import is_timestamp
@@ -203,6 +204,9 @@ def validate(
     normalise_request applied; `empty_sampled_value` accepts a meter-value list it emptied (Q14).
     """
     relaxed = EMPTY_SAMPLED_VALUE in quirks and kind == "request" and action in _METER_VALUE_LISTS
+    fast = ACCEPTORS.get((version.family, action, kind))
+    if fast is not None and fast(payload):
+        return []  # certainly valid (fast_accept.py); anything else gets the full validator
     check = _validator(version, action, kind, relaxed)
     stripped: list[str] = []
     while True:

@@ -1,0 +1,121 @@
+"""The fast acceptor of 1.6 MeterValues never accepts what the schema refuses, and does accept
+the common valid shape (otherwise it would be dead weight)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from joule.bench import payloads
+from joule.ocpp.fast_accept import ACCEPTORS, _sample_enums_16
+from joule.ocpp.schemas import load_schema
+from joule.ocpp.validation import _validator, validate
+from joule.ocpp.versions import OcppVersion
+
+V16 = OcppVersion.V16
+accepts = ACCEPTORS[("1.6", "MeterValues", "request")]
+_, ENUMS = _sample_enums_16()
+_SCHEMA_ENUMS = load_schema(V16, "MeterValues", "request")["properties"]["meterValue"]["items"][
+    "properties"
+]["sampledValue"]["items"]["properties"]
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=5)
+)
+TIMESTAMPS = st.sampled_from(
+    ["2026-11-28T10:00:00Z", "2026-11-28T10:00:00.123+01:00", "2026-11-28 10:00", "yesterday", ""]
+)
+
+
+def _sample(valid_only: bool) -> st.SearchStrategy[dict[str, Any]]:
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        name: st.sampled_from(sorted(values)) for name, values in ENUMS.items()
+    }
+    if not valid_only:
+        fields = {name: st.one_of(values, JUNK) for name, values in fields.items()}
+        fields["vendorExtra"] = JUNK
+    value = st.text(max_size=8) if valid_only else st.one_of(st.text(max_size=8), JUNK)
+    return st.fixed_dictionaries({"value": value}, optional=fields) | (
+        st.just({}) if not valid_only else st.nothing()
+    )
+
+
+def _payload(valid_only: bool) -> st.SearchStrategy[dict[str, Any]]:
+    reading = st.fixed_dictionaries(
+        {
+            "timestamp": TIMESTAMPS.filter(lambda t: "T" in t) if valid_only else TIMESTAMPS,
+            "sampledValue": st.lists(_sample(valid_only), min_size=1 if valid_only else 0),
+        },
+        optional={} if valid_only else {"extra": JUNK},
+    )
+    connector = st.integers(0, 10) if valid_only else st.one_of(st.integers(0, 10), JUNK)
+    return st.fixed_dictionaries(
+        {
+            "connectorId": connector,
+            "meterValue": st.lists(reading, min_size=1 if valid_only else 0, max_size=3),
+        },
+        optional={"transactionId": st.integers() if valid_only else st.one_of(st.integers(), JUNK)},
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(_payload(valid_only=False))
+def test_never_accepts_what_the_schema_refuses(payload: dict[str, Any]) -> None:
+    if accepts(payload):
+        _validator(V16, "MeterValues", "request")(payload)  # raises if the schema refuses
+
+
+@settings(max_examples=600, deadline=None)
+@given(_payload(valid_only=True), st.data())
+def test_never_accepts_a_valid_payload_with_one_thing_wrong(
+    payload: dict[str, Any], data: st.DataObject
+) -> None:
+    reading = data.draw(st.sampled_from(payload["meterValue"]))
+    sample = data.draw(st.sampled_from(reading["sampledValue"]))
+    target = data.draw(st.sampled_from([payload, reading, sample]))
+    key = data.draw(st.sampled_from([*target, "unknownProperty"]))
+    if data.draw(st.booleans()):
+        target.pop(key, None)
+    else:
+        target[key] = data.draw(JUNK)
+    if accepts(payload):
+        _validator(V16, "MeterValues", "request")(payload)  # raises if the schema refuses
+
+
+@settings(max_examples=200, deadline=None)
+@given(_payload(valid_only=True))
+def test_accepts_every_plain_valid_meter_values(payload: dict[str, Any]) -> None:
+    _validator(V16, "MeterValues", "request")(payload)
+    assert accepts(payload)
+
+
+def test_the_enums_are_the_schemas() -> None:
+    for name, values in ENUMS.items():
+        assert values == frozenset(_SCHEMA_ENUMS[name]["enum"])
+
+
+@pytest.mark.parametrize(
+    ("sample", "rule"),
+    [({"value": "1", "unit": "kwh"}, "unit"), ({"value": 1}, "type"), ({"unit": "Wh"}, "value")],
+)
+def test_what_it_refuses_still_gets_the_full_validators_error(
+    sample: dict[str, Any], rule: str
+) -> None:
+    payload = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-11-28T10:00:00Z", "sampledValue": [sample]}],
+    }
+    assert not accepts(payload)
+    with pytest.raises(Exception) as raised:
+        validate(V16, "MeterValues", "request", payload)
+    assert rule in str(raised.value)
+
+
+def test_the_bench_frame_takes_the_fast_path() -> None:
+    import orjson
+
+    payload = orjson.loads(payloads.meter_values("m", 5, 1000))[3]
+    assert accepts(payload)
