@@ -65,18 +65,7 @@ async def test_a_prune_only_visits_stations_that_logged_since_the_last(
     await recorder.flush()
     # Rows CP-OLD gains without a frame through this recorder (a sibling worker's, say) wait
     # for the prune after its next frame here: this prune does not visit it.
-    extra = [
-        {
-            "station_id": "CP-OLD",
-            "direction": "in",
-            "message_type": 2,
-            "message_id": f"old-{i}",
-            "action": "StatusNotification",
-            "frame": "[]",
-            "at": T0,
-        }
-        for i in range(5, 8)
-    ]
+    extra = [("CP-OLD", "in", 2, f"old-{i}", "StatusNotification", "[]", T0) for i in range(5, 8)]
 
     async def sibling(uow: UnitOfWork) -> None:
         append_message_log(uow, extra)

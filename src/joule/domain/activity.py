@@ -66,7 +66,7 @@ class ActivityRecorder:
         self._limit = log_limit
         self._flush_interval = flush_interval_s
         self._prune_interval = prune_interval_s
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[tuple[Any, ...]] = []
         self._seen: dict[str, datetime] = {}
         # Rows logged per station since its last prune. A station is pruned once it has logged
         # a tenth of its bound since: a boot storm's stations (a handful of rows each) cost the
@@ -95,16 +95,17 @@ class ActivityRecorder:
         if action == _HEARTBEAT and self._heartbeat_quiet(station_id, message_type, now):
             return
         text = _masked(action, message_type, text)
+        # A row in MESSAGE_LOG_KEYS order.
         self._rows.append(
-            {
-                "station_id": station_id,
-                "direction": direction,
-                "message_type": message_type,
-                "message_id": message_id[:64],
-                "action": action,
-                "frame": text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…",
-                "at": now,
-            }
+            (
+                station_id,
+                direction,
+                message_type,
+                message_id[:64],
+                action,
+                text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…",
+                now,
+            )
         )
 
     def _heartbeat_quiet(self, station_id: str, message_type: int, now: datetime) -> bool:
@@ -144,11 +145,11 @@ class ActivityRecorder:
         """
         rows, self._rows = self._rows, []
         seen, self._seen = self._seen, {}
-        self._logged.update(row["station_id"] for row in rows)  # Counter: adds the counts
+        self._logged.update(row[0] for row in rows)  # Counter: adds the counts (station ids)
         for start in range(0, len(rows), _LOG_CHUNK):
             chunk = rows[start : start + _LOG_CHUNK]
 
-            async def append(uow: UnitOfWork, chunk: list[dict[str, Any]] = chunk) -> None:
+            async def append(uow: UnitOfWork, chunk: list[tuple[Any, ...]] = chunk) -> None:
                 append_message_log(uow, chunk)
 
             await self._run(append, f"write {len(chunk)} message-log rows")

@@ -12,10 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from joule.storage.models import MessageLogEntry, Station
 from joule.storage.uow import UnitOfWork
 
+# The order of a message-log row tuple (append_message_log).
+MESSAGE_LOG_KEYS = (
+    "station_id",
+    "direction",
+    "message_type",
+    "message_id",
+    "action",
+    "frame",
+    "at",
+)
 
-def append_message_log(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    """Queue message-log rows for one bulk insert."""
-    uow.bulk_insert(MessageLogEntry, rows)
+
+def append_message_log(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
+    """Queue message-log rows (tuples in MESSAGE_LOG_KEYS order) for one bulk insert: two rows
+    per exchange, a tuple each instead of a dict (T3, T7)."""
+    uow.bulk_insert_rows(MessageLogEntry, MESSAGE_LOG_KEYS, rows)
 
 
 async def prune_message_log(session: AsyncSession, keep: int, station_ids: Sequence[str]) -> int:
