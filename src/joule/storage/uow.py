@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
+from joule.storage import inline_sql
 from joule.storage.models import Base
 
 B = TypeVar("B", bound=Base)
@@ -277,7 +278,9 @@ class UnitOfWork:
         if compiled is None:
             await self.session.execute(insert(table), rows)
             return
-        await connection.exec_driver_sql(compiled.sql, compiled.parameters(rows))
+        parameters = compiled.parameters(rows)
+        if not inline_sql.executemany_sql(connection, compiled.sql, parameters):
+            await connection.exec_driver_sql(compiled.sql, parameters)
 
     async def _insert_tuples(
         self, table: Table, keys: tuple[str, ...], rows: list[tuple[Any, ...]]
@@ -288,7 +291,9 @@ class UnitOfWork:
                 insert(table), [dict(zip(keys, r, strict=True)) for r in rows]
             )
             return
-        await connection.exec_driver_sql(compiled.sql, compiled.tuple_parameters(keys, rows))
+        parameters = compiled.tuple_parameters(keys, rows)
+        if not inline_sql.executemany_sql(connection, compiled.sql, parameters):
+            await connection.exec_driver_sql(compiled.sql, parameters)
 
     async def _compiled(
         self, table: Table, keys: tuple[str, ...]

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select, update
 
+from joule.storage import inline_sql
 from joule.storage.models import Transaction
 from joule.storage.uow import UnitOfWork
 
@@ -83,8 +84,7 @@ async def load_meter_states(uow: UnitOfWork, keys: Collection[Any]) -> None:
     if not wanted:
         return
     connection = await uow.connection()
-    rows = await connection.execute(_SELECT, {"ids": wanted})
-    for row in rows:
+    for row in await inline_sql.fetch(connection, _SELECT, {"ids": wanted}):
         uow.lean[(_STATES, row[0])] = MeterState(*row)
 
 
@@ -120,4 +120,4 @@ async def _write_moved(uow: UnitOfWork) -> None:
         }
         for s in states.values()
     ]
-    await connection.execute(_UPDATE, rows)
+    await inline_sql.execute_many(connection, _UPDATE, rows)
