@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -47,6 +48,9 @@ class CommitterClosed(RuntimeError):
 
 def is_transient(error: BaseException, *, during_commit: bool = False) -> bool:
     """True for database errors that a retry of the same transaction can cure."""
+    if isinstance(error, sqlite3.OperationalError):
+        # Sent to sqlite3 directly, not through SQLAlchemy: BEGIN (db.py), inline_sql.py.
+        return any(text in str(error).lower() for text in _SQLITE_BUSY)
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:

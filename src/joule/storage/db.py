@@ -119,6 +119,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             # The committer's write transactions (small statements, lock held) and quick reads
             # by key run inline; every other transaction runs on the connection's worker thread.
             dbapi.inline = bool(immediate or options.get("joule_quick_read", False))
+            # On the DBAPI cursor, not exec_driver_sql: one BEGIN per batch through SQLAlchemy's
+            # statement machinery cost ~30 µs (ADR 0006 addendum); the cursor still tries a
+            # contended BEGIN IMMEDIATE inline first and waits for the lock on the worker thread.
+            dbapi.cursor().execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
