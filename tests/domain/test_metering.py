@@ -127,27 +127,30 @@ async def test_16_samples_are_normalised_with_the_raw_reading_kept(
     assert as_utc(tx.last_meter_at) == at  # type: ignore[arg-type]
 
 
+async def send_mv16(
+    committer: GroupCommitter, tx_id: int, at: datetime, *samples: dict[str, Any]
+) -> None:
+    """A 1.6 MeterValues of one reading on connector 1 for transaction `tx_id`."""
+    await handle(
+        committer,
+        V16,
+        "MeterValues",
+        {"connectorId": 1, "transactionId": tx_id, "meterValue": [mv16(at, *samples)]},
+    )
+
+
 async def test_a_reading_without_whole_evse_values_has_no_register_or_power_column(
     committer: GroupCommitter,
 ) -> None:
     await add_station(committer)
     tx_id = await start_16(committer)
-    await handle(
+    await send_mv16(
         committer,
-        V16,
-        "MeterValues",
-        {
-            "connectorId": 1,
-            "transactionId": tx_id,
-            "meterValue": [
-                mv16(
-                    T0 + timedelta(minutes=5),
-                    {"value": "2300", "measurand": "Power.Active.Import", "phase": "L1"},
-                    {"value": "10490", "location": "Inlet"},
-                    {"value": "-5"},  # an implausible register
-                )
-            ],
-        },
+        tx_id,
+        T0 + timedelta(minutes=5),
+        {"value": "2300", "measurand": "Power.Active.Import", "phase": "L1"},
+        {"value": "10490", "location": "Inlet"},
+        {"value": "-5"},  # an implausible register
     )
     [reading] = await rows(committer, MeterValue, transaction_pk=tx_id)
     assert (reading.energy_wh, reading.power_w) == (None, None)
@@ -158,17 +161,11 @@ async def test_16_signed_data_is_stored_byte_for_byte(committer: GroupCommitter)
     await add_station(committer)
     tx_id = await start_16(committer)
     blob = 'OCMF|{"FV":"1.0","RD":[{"RV":10.5,"RU":"kWh"}]}|{"SD":"30440220\u00e9"}'
-    await handle(
+    await send_mv16(
         committer,
-        V16,
-        "MeterValues",
-        {
-            "connectorId": 1,
-            "transactionId": tx_id,
-            "meterValue": [
-                mv16(T0, {"value": blob, "format": "SignedData", "context": "Transaction.Begin"})
-            ],
-        },
+        tx_id,
+        T0,
+        {"value": blob, "format": "SignedData", "context": "Transaction.Begin"},
     )
     [value] = await samples(committer)
     assert value.signed_data == blob

@@ -7,7 +7,7 @@ SQLite: a batch of one MeterValues paid that four times (T6) and T3's batches on
 statement. The hot statements here go to the sqlite3 connection itself, compiled once and with
 SQLAlchemy's own bind and result processors, so the stored and read values are exactly what
 Core would store and read. Anywhere else (PostgreSQL, an off-loop read) they take the ordinary
-Core path. ADR 0014.
+Core path. ADR 0006 (addendum).
 """
 
 from __future__ import annotations
