@@ -76,6 +76,13 @@ async def test_a_prune_only_visits_stations_that_logged_since_the_last(
     assert counts == {"CP-OLD": 6, "CP-NEW": 3}
 
 
+async def _flush_prune_count(recorder: ActivityRecorder, committer: GroupCommitter) -> Counter[str]:
+    """Flush and prune the recorder; the rows each station keeps."""
+    await recorder.flush()
+    await recorder.prune()
+    return Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
+
+
 async def test_a_station_is_pruned_once_it_logged_a_tenth_of_its_bound(
     committer: GroupCommitter,
 ) -> None:
@@ -86,18 +93,10 @@ async def test_a_station_is_pruned_once_it_logged_a_tenth_of_its_bound(
     for i in range(25):
         recorder.frame("CP-BUSY", "in", 2, f"busy-{i}", "StatusNotification", "[]")
     recorder.frame("CP-QUIET", "in", 2, "quiet-0", "StatusNotification", "[]")
-    await recorder.flush()
-    await recorder.prune()
-    counts = Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
-    assert counts == {"CP-BUSY": 20, "CP-QUIET": 1}
+    assert await _flush_prune_count(recorder, committer) == {"CP-BUSY": 20, "CP-QUIET": 1}
     # One more row each: CP-BUSY (1 since its prune) waits, CP-QUIET (2 since ever) is visited.
     recorder.frame("CP-BUSY", "in", 2, "busy-25", "StatusNotification", "[]")
     recorder.frame("CP-QUIET", "in", 2, "quiet-1", "StatusNotification", "[]")
-    await recorder.flush()
-    await recorder.prune()
-    counts = Counter({s: len(ids) for s, ids in (await _kept(committer)).items()})
-    assert counts == {"CP-BUSY": 21, "CP-QUIET": 2}
+    assert await _flush_prune_count(recorder, committer) == {"CP-BUSY": 21, "CP-QUIET": 2}
     recorder.frame("CP-BUSY", "in", 2, "busy-26", "StatusNotification", "[]")
-    await recorder.flush()
-    await recorder.prune()
-    assert len((await _kept(committer))["CP-BUSY"]) == 20
+    assert (await _flush_prune_count(recorder, committer))["CP-BUSY"] == 20

@@ -278,9 +278,7 @@ class UnitOfWork:
         if compiled is None:
             await self.session.execute(insert(table), rows)
             return
-        parameters = compiled.parameters(rows)
-        if not inline_sql.executemany_sql(connection, compiled.sql, parameters):
-            await connection.exec_driver_sql(compiled.sql, parameters)
+        await _execute(connection, compiled.sql, compiled.parameters(rows))
 
     async def _insert_tuples(
         self, table: Table, keys: tuple[str, ...], rows: list[tuple[Any, ...]]
@@ -291,9 +289,7 @@ class UnitOfWork:
                 insert(table), [dict(zip(keys, r, strict=True)) for r in rows]
             )
             return
-        parameters = compiled.tuple_parameters(keys, rows)
-        if not inline_sql.executemany_sql(connection, compiled.sql, parameters):
-            await connection.exec_driver_sql(compiled.sql, parameters)
+        await _execute(connection, compiled.sql, compiled.tuple_parameters(keys, rows))
 
     async def _compiled(
         self, table: Table, keys: tuple[str, ...]
@@ -304,3 +300,9 @@ class UnitOfWork:
         if cache_key not in _INSERTS:
             _INSERTS[cache_key] = _CompiledInsert.of(dialect, table, keys)
         return connection, _INSERTS[cache_key]
+
+
+async def _execute(connection: AsyncConnection, sql: str, parameters: list[Any]) -> None:
+    """A compiled INSERT's rows: straight to sqlite3 while inline, else through the driver."""
+    if not inline_sql.executemany_sql(connection, sql, parameters):
+        await connection.exec_driver_sql(sql, parameters)

@@ -88,7 +88,6 @@ class RegisterReading:
 class MeterOutcome:
     """What recording a batch of readings did."""
 
-    stored: int
     registers: tuple[RegisterReading, ...]  # in message order
     quirks: tuple[str, ...]
     moved: tuple[MeterTarget, ...]  # transactions whose live energy register moved
@@ -156,7 +155,6 @@ def record_readings(
     quirks: list[str] = []
     changed: dict[int, MeterTarget] = {}
     live: dict[str, tuple[datetime, Decimal, int | None]] = {}  # newest power and register
-    stored_count = 0
     for reading in readings:
         when = station_time(reading.timestamp, assume_tz=assume_tz, received_at=received_at)
         if when.implausible:
@@ -220,7 +218,6 @@ def record_readings(
             if moved:
                 changed[tx.id] = tx
             _note(quirks, quirk)
-        stored_count += len(sampled)
         # A MeterValue row (METER_VALUE_KEYS order): one per reading, its samples packed.
         rows.append((station_id, evse_id, connector_id, tx_pk, at, whole_wh, whole_w, sampled))
     queue_meter_values(uow, rows)
@@ -237,7 +234,7 @@ def record_readings(
                 at=newest[0],
             )
         )
-    return MeterOutcome(stored_count, tuple(registers), tuple(quirks), tuple(changed.values()))
+    return MeterOutcome(tuple(registers), tuple(quirks), tuple(changed.values()))
 
 
 _POWER = "Power.Active.Import"
