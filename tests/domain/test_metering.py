@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from tests.domain.helpers import T0, V2X, V16, add_station, handle, rows, samples, station
 
@@ -155,6 +156,33 @@ async def test_a_reading_without_whole_evse_values_has_no_register_or_power_colu
     [reading] = await rows(committer, MeterValue, transaction_pk=tx_id)
     assert (reading.energy_wh, reading.power_w) == (None, None)
     assert len(reading.samples()) == 3
+
+
+async def test_the_stored_reading_is_the_sampled_value_list_the_station_sent(
+    committer: GroupCommitter,
+) -> None:
+    # ADR 0015: stored as sent (after quirk repair), normalised when read — a numeric 1.6 value
+    # (Q13) is stored as the text the quirk room made of it.
+    await add_station(committer)
+    tx_id = await start_16(committer)
+    sent = [
+        {"value": "12000", "context": "Sample.Periodic", "format": "Raw", "location": "Outlet"},
+        {"value": "11.04", "measurand": "Power.Active.Import", "unit": "kW", "location": "Outlet"},
+        {"value": "16.0", "measurand": "Current.Import", "phase": "L3", "unit": "A"},
+        {"value": "54", "measurand": "SoC", "location": "EV", "unit": "Percent"},
+    ]
+    await send_mv16(committer, tx_id, T0 + timedelta(minutes=5), *sent)
+    [reading] = await rows(committer, MeterValue, transaction_pk=tx_id)
+    assert orjson.loads(reading.sampled_values) == {"ocpp": "1.6", "sampledValue": sent}
+    # The outlet's register and power are the whole EVSE's: columns, and live energy moved.
+    assert (reading.energy_wh, reading.power_w) == (12000, 11040)
+    assert (await tx_row(committer, tx_id)).last_meter_wh == 12000
+    assert [(s.measurand, s.value, s.unit) for s in reading.samples()] == [
+        ("Energy.Active.Import.Register", 12000, "Wh"),
+        ("Power.Active.Import", 11040, "W"),
+        ("Current.Import", 16, "A"),
+        ("SoC", 54, "Percent"),
+    ]
 
 
 async def test_16_signed_data_is_stored_byte_for_byte(committer: GroupCommitter) -> None:
@@ -325,6 +353,7 @@ async def test_2x_meter_values_attach_to_the_running_transaction(
                             "value": 11,
                             "measurand": "Power.Active.Import",
                             "unitOfMeasure": {"unit": "kW"},
+                            "location": "Outlet",  # the whole EVSE's, as no location is
                         },
                         {"value": 80, "measurand": "SoC", "unitOfMeasure": {"unit": "Percent"}},
                     ],
@@ -342,6 +371,8 @@ async def test_2x_meter_values_attach_to_the_running_transaction(
         ("SoC", 80, "Percent", "80", "Percent"),
     ]
     assert energy_wh(await tx_row(committer, tx_pk)) == 2500
+    reading = (await rows(committer, MeterValue, transaction_pk=tx_pk))[-1]
+    assert (reading.energy_wh, reading.power_w) == (12500, 11000)
 
 
 @v2x
@@ -395,6 +426,13 @@ async def test_2x_signed_meter_value_and_empty_samples(
     assert handled.response == {}
     [value] = await samples(committer)
     assert (value.signed_data, value.value, value.evse_id) == (blob, 4711, 3)
+    # The whole signed value is kept as sent: method, encoding and key verify the blob later.
+    [row] = await rows(committer, MeterValue)
+    signed = orjson.loads(row.sampled_values)["sampledValue"][0]["signedMeterValue"]
+    assert (signed["signingMethod"], signed["publicKey"]) == (
+        "ECDSA-secp256r1-SHA256",
+        "BASE64KEY==",
+    )
     assert (await station(committer)).quirks == {"empty_sampled_value": 1}
 
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from joule.ocpp.sampled import unpack
 
 # Alembic-friendly constraint names (architecture.md: naming convention on MetaData).
 NAMING_CONVENTION = {
@@ -516,7 +517,7 @@ class TransactionEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-# The fields of one sampled value in `MeterValue.sampled_values` (a JSON array of arrays).
+# The fields of one sampled value as read from `MeterValue.sampled_values` (ocpp/sampled.unpack).
 SAMPLE_FIELDS = (
     "measurand",
     "phase",
@@ -554,8 +555,10 @@ class SampledValue:
 class MeterValue(Base):
     """One OCPP MeterValue: a station timestamp and its sampled values, one row per reading
     (ADR 0014: ten index entries per message were most of T3's SQLite cost). The sampled values
-    are a JSON array of SAMPLE_FIELDS arrays; the whole-EVSE import register and active power,
-    normalised, are columns too, so network figures and charts read them without unpacking."""
+    are the station's own `sampledValue` list as JSON, normalised when read (ADR 0015; rows
+    written before it hold SAMPLE_FIELDS arrays, see ocpp/sampled.py); the whole-EVSE import
+    register and active power, normalised, are columns too, so network figures and charts read
+    them without unpacking."""
 
     __tablename__ = "meter_values"
     __table_args__ = (
@@ -573,35 +576,10 @@ class MeterValue(Base):
     sampled_values: Mapped[str] = mapped_column(Text)
 
     def samples(self) -> list[SampledValue]:
-        """The reading's sampled values, in the order the station sent them."""
+        """The reading's sampled values, in the order the station sent them, normalised to SI."""
         head = (self.station_id, self.evse_id, self.connector_id, self.transaction_pk)
         at = self.timestamp
-        return [
-            SampledValue(
-                *head,
-                at,
-                measurand,
-                phase,
-                location,
-                context,
-                Decimal(value) if value is not None else None,
-                unit,
-                raw_value,
-                raw_unit,
-                signed_data,
-            )
-            for (
-                measurand,
-                phase,
-                location,
-                context,
-                value,
-                unit,
-                raw_value,
-                raw_unit,
-                signed_data,
-            ) in orjson.loads(self.sampled_values)
-        ]
+        return [SampledValue(*head, at, *fields) for fields in unpack(self.sampled_values)]
 
 
 def sampled_values(readings: Iterable[MeterValue]) -> list[SampledValue]:

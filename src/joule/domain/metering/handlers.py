@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from joule.domain.context import HandlerContext, Payload, on
 from joule.domain.metering import service
-from joule.domain.metering.rules import (
-    DEFAULT_MEASURAND,
-    QUIRK_EMPTY_SAMPLED_VALUE,
-    QUIRK_TRANSACTION_ID_ZERO,
-    SIGNED_DATA,
-)
-from joule.domain.metering.service import MeterReading, Sample
+from joule.domain.metering.rules import QUIRK_EMPTY_SAMPLED_VALUE, QUIRK_TRANSACTION_ID_ZERO
+from joule.domain.metering.service import MeterReading
+from joule.ocpp.sampled import WHOLE_EVSE_LOCATIONS, is_whole_evse, sample_2x, sample_16
 from joule.storage.committer import Preload
 from joule.storage.repositories.activity import add_quirks
 from joule.storage.repositories.meter_state import load_meter_states
-
-
-def _text(value: Any) -> str:
-    """A sampled value as text exactly as sent (Q13: some 1.6 stations send numbers)."""
-    if isinstance(value, str):
-        return value
-    # repr of a float is its shortest round-trip form, so Decimal(text) is what the JSON said.
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def readings_16(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bool]:
@@ -36,28 +23,14 @@ def readings_16(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bo
         if not sampled:
             empty = True
             continue
-        samples = []
-        for sv in sampled:
-            value = sv["value"]
-            raw = value if type(value) is str else _text(value)
-            get = sv.get
-            signed = get("format") == SIGNED_DATA
-            # Positional (Sample's field order): ten of these per MeterValues (T3).
-            samples.append(
-                Sample(
-                    raw,
-                    get("measurand") or DEFAULT_MEASURAND,
-                    get("unit"),
-                    0,  # 1.6 has no multiplier
-                    get("phase"),
-                    get("location"),
-                    get("context"),
-                    # C16 §7.45 SignedData: the value is the signed blob, kept byte for byte.
-                    raw if signed else None,
-                    signed,
-                )
-            )
-        readings.append(MeterReading(meter_value["timestamp"], tuple(samples)))
+        # Only whole-EVSE samples move live energy and power; every sample is stored as sent and
+        # normalised when read (ADR 0015). Inline test: ten samples per MeterValues (T3).
+        whole = tuple(
+            sample_16(sv)
+            for sv in sampled
+            if sv.get("phase") is None and sv.get("location") in WHOLE_EVSE_LOCATIONS
+        )
+        readings.append(MeterReading(meter_value["timestamp"], whole, sampled, "1.6"))
     return readings, empty
 
 
@@ -70,23 +43,8 @@ def readings_2x(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bo
         if not sampled:
             empty = True
             continue
-        samples = []
-        for sv in sampled:
-            unit_of_measure = sv.get("unitOfMeasure") or {}
-            signed = sv.get("signedMeterValue")
-            samples.append(
-                Sample(
-                    raw_value=_text(sv["value"]),
-                    measurand=sv.get("measurand") or DEFAULT_MEASURAND,
-                    unit=unit_of_measure.get("unit"),
-                    multiplier=int(unit_of_measure.get("multiplier") or 0),
-                    phase=sv.get("phase"),
-                    location=sv.get("location"),
-                    context=sv.get("context"),
-                    signed_data=signed["signedMeterData"] if signed else None,
-                )
-            )
-        readings.append(MeterReading(meter_value["timestamp"], tuple(samples)))
+        whole = tuple(sample_2x(sv) for sv in sampled if is_whole_evse(sv))
+        readings.append(MeterReading(meter_value["timestamp"], whole, sampled, "2.x"))
     return readings, empty
 
 

@@ -7,8 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
-DEFAULT_MEASURAND = ENERGY_REGISTER  # C16 §7.31 / P2 MeasurandEnumType default
-SIGNED_DATA = "SignedData"  # 1.6 ValueFormat: value carries the signed blob
 
 # Q16: a register reported in kWh but labelled Wh falls by a factor ≈1000 against the previous
 # Wh reading; energy charged in between makes the factor a little smaller, never larger.

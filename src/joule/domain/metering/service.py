@@ -1,4 +1,4 @@
-"""Metering service: store sampled values (SI-normalised, raw kept) and keep live energy current."""
+"""Metering service: store sampled values as sent (read in SI units), keep live energy current."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from joule.domain.events import MeterValuesReceived, TransactionUpdated
 from joule.domain.metering.rules import (
@@ -21,19 +21,14 @@ from joule.domain.metering.rules import (
     storable_value,
 )
 from joule.domain.transaction.lifecycle import ACTIVE, as_utc, energy_wh
+from joule.ocpp.sampled import Sample, normalised, pack
 from joule.ocpp.timestamps import ParsedTime, parse_timestamp
-from joule.ocpp.units import normalise_sample
 from joule.storage.models import Transaction
 from joule.storage.repositories import meter_state as meter_states
 from joule.storage.repositories import transaction as transactions
 from joule.storage.repositories.meter import queue_meter_values
 from joule.storage.repositories.meter_state import MeterState
 from joule.storage.uow import UnitOfWork
-
-# Widths of a sampled value's units as stored: 2.x units may be up to 20 characters
-# (UnitOfMeasureType.unit); the widths the API has always shown.
-_UNIT_MAX = 16
-_RAW_UNIT_MAX = 32
 
 
 class MeterTarget(Protocol):
@@ -49,30 +44,15 @@ class MeterTarget(Protocol):
     last_meter_at: datetime | None
 
 
-class Sample(NamedTuple):
-    """One sampled value, version-neutral, as the station sent it.
-
-    A NamedTuple, not a frozen dataclass: a MeterValues carries ~10 of them and a frozen
-    dataclass's __init__ (object.__setattr__ per field) cost 3× as much to build (T3).
-    """
-
-    raw_value: str
-    measurand: str
-    unit: str | None = None
-    multiplier: int = 0  # 2.x UnitOfMeasureType.multiplier: value × 10^multiplier
-    phase: str | None = None
-    location: str | None = None
-    context: str | None = None
-    signed_data: str | None = None  # kept byte for byte (OCMF …)
-    value_is_signed: bool = False  # 1.6 format SignedData: the value itself is the signed blob
-
-
 @dataclass(frozen=True, slots=True)
 class MeterReading:
-    """One meterValue element: a station timestamp and its samples."""
+    """One meterValue element: a station timestamp, its sampled values as sent (stored so,
+    ADR 0015) and, version-neutral, those of the whole EVSE (what moves energy and power)."""
 
     timestamp: str
-    samples: tuple[Sample, ...]
+    whole_evse: tuple[Sample, ...]
+    sampled: list[dict[str, Any]]  # the sampledValue list, after quirk repair
+    family: str  # "1.6" or "2.x": how `sampled` reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +107,6 @@ def station_time(raw: str, *, assume_tz: str | None, received_at: datetime) -> S
     return StationTime(parsed.at, parsed.at, False)
 
 
-def _raw_unit(sample: Sample) -> str | None:
-    if not sample.multiplier:
-        return sample.unit[:_RAW_UNIT_MAX] if sample.unit else None
-    return f"{sample.unit or ''}*10^{sample.multiplier}"[:_RAW_UNIT_MAX]
-
-
 def _note(quirks: list[str], quirk: str | None) -> None:
     if quirk is not None and quirk not in quirks:
         quirks.append(quirk)
@@ -162,48 +136,21 @@ def record_readings(
         at = when.at
         tx = attach(at)
         tx_pk = tx.id if tx is not None else None
-        sampled: list[tuple[Any, ...]] = []
         whole_wh: Decimal | None = None  # the reading's whole-EVSE import register and power
         whole_w: Decimal | None = None
-        # One pass per sample, no helper calls: ten samples per MeterValues (T3).
-        for sample in reading.samples:
-            measurand, unit, phase, location = (
-                sample.measurand,
-                sample.unit,
-                sample.phase,
-                sample.location,
-            )
-            if sample.value_is_signed:
-                value, base_unit = None, unit
-            else:
-                value, base_unit = normalise_sample(
-                    measurand, unit, sample.raw_value, multiplier=sample.multiplier
-                )
-            stored = storable_value(value)
-            # A sampled value (SAMPLE_FIELDS order): the normalised value beside the raw one.
-            sampled.append(
-                (
-                    measurand,
-                    phase,
-                    location,
-                    sample.context,
-                    stored,
-                    base_unit[:_UNIT_MAX] if base_unit else None,
-                    sample.raw_value,
-                    _raw_unit(sample),
-                    sample.signed_data,
-                )
-            )
-            if value is None or phase is not None or location not in _WHOLE_OUTLET:
+        for sample in reading.whole_evse:
+            value = normalised(sample)
+            if value is None:
                 continue
+            measurand = sample.measurand
             if measurand == _POWER:
-                whole_w = stored
+                whole_w = storable_value(value)
             if measurand in (_POWER, ENERGY_REGISTER):
                 # The newest whole-EVSE power and energy register, for the live event.
                 known = live.get(measurand)
                 if known is None or at >= known[0]:
                     live[measurand] = (at, value, tx_pk)
-            if not is_live_register(measurand, location, phase):
+            if not is_live_register(measurand, sample.location, sample.phase):
                 continue
             if not plausible_register(value):
                 _note(quirks, QUIRK_IMPLAUSIBLE_METER_VALUE)
@@ -213,13 +160,14 @@ def record_readings(
             if tx is None:
                 continue
             # Q16 is only detectable on values labelled Wh (or unlabelled: Wh by default).
-            labelled_wh = unit in (None, "Wh") and not sample.multiplier
+            labelled_wh = sample.unit in (None, "Wh") and not sample.multiplier
             quirk, moved = advance_register(tx, value, at, detect_kwh=labelled_wh)
             if moved:
                 changed[tx.id] = tx
             _note(quirks, quirk)
-        # A MeterValue row (METER_VALUE_KEYS order): one per reading, its samples packed.
-        rows.append((station_id, evse_id, connector_id, tx_pk, at, whole_wh, whole_w, sampled))
+        # A MeterValue row (METER_VALUE_KEYS order): one per reading, its samples as sent.
+        packed = pack(reading.family, reading.sampled)
+        rows.append((station_id, evse_id, connector_id, tx_pk, at, whole_wh, whole_w, packed))
     queue_meter_values(uow, rows)
     if live:
         newest = max(live.values(), key=lambda item: item[0])

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from joule.storage.models import MeterValue
 from joule.storage.uow import UnitOfWork
 
 # The order of a meter-value row tuple (queue_meter_values); the last item is the reading's
-# sampled values, tuples in models.SAMPLE_FIELDS order.
+# sampled values, packed (ocpp/sampled.pack).
 METER_VALUE_KEYS = (
     "station_id",
     "evse_id",
@@ -23,17 +21,7 @@ METER_VALUE_KEYS = (
 )
 
 
-def _text(value: object) -> str:
-    """Decimals as exact text (orjson knows no Decimal; a float would round)."""
-    return str(value)
-
-
 def queue_meter_values(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
     """Queue meter-value rows (tuples in METER_VALUE_KEYS order) for one executemany at flush
-    (T10: no row-by-row inserts); each row's sampled values are packed into one JSON text."""
-    dumps = orjson.dumps
-    uow.bulk_insert_rows(
-        MeterValue,
-        METER_VALUE_KEYS,
-        [(*row[:-1], dumps(row[-1], default=_text).decode()) for row in rows],
-    )
+    (T10: no row-by-row inserts)."""
+    uow.bulk_insert_rows(MeterValue, METER_VALUE_KEYS, rows)
