@@ -713,3 +713,39 @@ async def test_a_connect_storm_queues_no_task_per_station(make_joule: MakeJoule)
     assert len(asyncio.all_tasks()) - tasks_before <= 1  # the queue's one task
     # None of them is connected: each turn costs no task and no read.
     await eventually(lambda: _true(not keeper.busy), timeout=10)
+
+
+async def test_an_access_change_while_a_boot_reconciliation_waits_is_sent_by_it(
+    make_joule: MakeJoule,
+) -> None:
+    """Issue 3: an access change during a connect storm does not sync the stations whose boot
+    reconciliation is still queued: that reconciliation reads the list after the change and
+    sends it, once (one limits query, one GetLocalListVersion, one Full update)."""
+    sfx = "-q16"
+    joule = await make_joule(**{**FAST, "local_list_settle_s": 1.5, "local_list_debounce_s": 0.05})
+    assert joule.local_lists is not None
+    keeper = joule.local_lists.keeper
+    keeper.jitter_s = 0.0
+    api = await api_client(joule)
+    await seed(joule, sfx)
+    a = simulated(joule, f"LL-A{sfx}", OcppVersion.V16)
+    await a.start()
+    await a.wait_booted(10)
+    assert keeper.busy  # its reconciliation waits out the settle delay
+
+    async def add(session: Any) -> None:
+        session.add(token(f"E3{sfx}", f"ACME{sfx}"))
+        await session.flush()
+        await join(session, f"EMP{sfx}", f"E3{sfx}")
+
+    await write(joule, add)
+    await changed(joule, f"ACME{sfx}", "token E3 added")
+    await eventually(lambda: in_step(api, a, {f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"}), timeout=10)
+    await eventually(lambda: idle(joule), timeout=10)
+    assert [
+        request["updateType"] for request in await sent(api, a.station_id, "SendLocalList")
+    ] == ["Full"]
+    assert await logged(api, a.station_id, "GetConfiguration", 1)
+    assert await logged(api, a.station_id, "GetLocalListVersion", 1)
+    await a.stop()
+    await api.aclose()

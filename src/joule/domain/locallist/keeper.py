@@ -222,7 +222,16 @@ class LocalListKeeper:
     async def _debounced(self) -> None:
         await asyncio.sleep(self.debounce_s)
         organisations, self._pending_orgs = self._pending_orgs, set()
-        stations = await self.affected(organisations)
+        stations = []
+        for station_id in await self.affected(organisations):
+            if station_id in self._running:
+                # Its (re)connect reconciliation is queued or under way: that computes the list
+                # from what is committed when it reads, so a queued one already sees this change
+                # and one under way runs once more after it (_reconcile). A change during a
+                # connect storm is then not a second round over every station that just came.
+                self._wanted.setdefault(station_id, False)
+            else:
+                stations.append(station_id)
         await asyncio.gather(
             *(self._guarded(s, rediscover=False, reconcile=False) for s in stations)
         )
