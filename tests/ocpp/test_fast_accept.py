@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from joule.bench import payloads
+from joule.ocpp.errors import ErrorKind, OcppError
 from joule.ocpp.fast_accept import ACCEPTORS, _sample_enums_16
 from joule.ocpp.schemas import load_schema
 from joule.ocpp.validation import _validator, validate
@@ -119,3 +120,51 @@ def test_the_bench_frame_takes_the_fast_path() -> None:
 
     payload = orjson.loads(payloads.meter_values("m", 5, 1000))[3]
     assert accepts(payload)
+
+
+HEARTBEAT_ANSWER = st.fixed_dictionaries(
+    {},
+    optional={
+        "currentTime": st.one_of(TIMESTAMPS, JUNK),
+        "customData": st.fixed_dictionaries({"vendorId": st.text(max_size=3)}),
+        "unknown": JUNK,
+    },
+)
+
+
+@pytest.mark.parametrize("version", [V16, OcppVersion.V201, OcppVersion.V21], ids=str)
+@settings(max_examples=300, deadline=None)
+@given(payload=HEARTBEAT_ANSWER)
+def test_the_heartbeat_answer_acceptor_never_accepts_what_the_schema_refuses(
+    version: OcppVersion, payload: dict[str, Any]
+) -> None:
+    if ACCEPTORS[(version.family, "Heartbeat", "response")](payload):
+        _validator(version, "Heartbeat", "response")(payload)  # raises if the schema refuses
+
+
+def test_joules_heartbeat_answer_takes_the_fast_path() -> None:
+    from joule.kit.clock import SystemClock, utc_iso
+
+    answer = {"currentTime": utc_iso(SystemClock().now())}
+    for family in ("1.6", "2.x"):
+        assert ACCEPTORS[(family, "Heartbeat", "response")](answer)
+
+
+@pytest.mark.parametrize("version", [V16, OcppVersion.V201], ids=str)
+def test_an_empty_payload_is_judged_by_its_schema_every_time(version: OcppVersion) -> None:
+    # `{}` is remembered as valid per schema once its validator passed it; never the reverse,
+    # and never because some other payload of the schema passed.
+    boot = (
+        {"chargePointVendor": "Acme", "chargePointModel": "M"}
+        if version is V16
+        else {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "Acme"}}
+    )
+    for _ in range(3):
+        assert validate(version, "BootNotification", "request", boot) == []
+        assert validate(version, "Heartbeat", "request", {}) == []
+        with pytest.raises(OcppError) as missing:
+            validate(version, "BootNotification", "request", {})
+        assert missing.value.kind is ErrorKind.OCCURRENCE
+        assert validate(version, "StatusNotification", "response", {}) == []
+        with pytest.raises(OcppError):
+            validate(version, "Heartbeat", "response", {})

@@ -7,17 +7,20 @@ names, outcomes, rule names); never station ids, which would explode the series 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from joule.kit.errors import StationCallError, StationOffline, StationTimeout
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_LATENCY_LE = (*(repr(float(bound)) for bound in _LATENCY_BUCKETS), "+Inf")  # bucket labels
+_KEY_MEMO = 4096  # (direction, type, action as sent) → label key; actions beyond it are looked up
 
 
 class _ConnectedStations(Collector):
@@ -30,6 +33,59 @@ class _ConnectedStations(Collector):
         )
 
 
+class FrameCounts(Collector):
+    """joule_ocpp_frames_total as plain integers, turned into a family at scrape time.
+
+    Two frames per message (T2): a prometheus_client Counter child's inc() takes a lock and
+    checks observability each time, ~1 µs a frame; a dict increment is a tenth of it. Only the
+    event loop writes; a scrape reads a copy. (The optional `_created` series is not exported.)
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str], int] = {}
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "joule_ocpp_frames",
+            "OCPP frames by direction, message type and action",
+            labels=["direction", "message_type", "action"],
+        )
+        for key, count in list(self.counts.items()):
+            family.add_metric(list(key), count)
+        yield family
+
+
+class LatencyHistogram(Collector):
+    """A labelled histogram kept as bucket counts, turned into a family at scrape time (one
+    bisect and two additions per observation, where a prometheus_client Histogram takes a lock
+    per bucket it walks and per sum)."""
+
+    def __init__(self, name: str, documentation: str, label: str) -> None:
+        self._name, self._documentation, self._label = name, documentation, label
+        self._bounds = _LATENCY_BUCKETS
+        self.series: dict[str, tuple[list[int], list[float]]] = {}  # label → (counts, [sum])
+
+    def observe(self, label: str, seconds: float) -> None:
+        """Count one observation of `seconds` under `label`."""
+        found = self.series.get(label)
+        if found is None:
+            found = self.series[label] = ([0] * (len(self._bounds) + 1), [0.0])
+        # Bucket i counts values ≤ bound i and > bound i-1 (Prometheus `le`): bisect_left.
+        found[0][bisect_left(self._bounds, seconds)] += 1
+        found[1][0] += seconds
+
+    def collect(self) -> Iterable[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=[self._label])
+        for label, (counts, total) in list(self.series.items()):
+            running = 0
+            buckets: list[tuple[str, float]] = []
+            for le, count in zip(_LATENCY_LE, counts, strict=True):
+                running += count
+                buckets.append((le, running))
+            family.add_metric([label], buckets, total[0])
+        yield family
+
+
 class JouleMetrics:
     """The metric families Joule exports on /metrics."""
 
@@ -38,19 +94,15 @@ class JouleMetrics:
         self._known_actions = known_actions
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.frames = Counter(
-            "joule_ocpp_frames",
-            "OCPP frames by direction, message type and action",
-            ["direction", "message_type", "action"],
-            registry=r,
-        )
-        self.handler_latency = Histogram(
+        # The two per-message series are lean collectors (T2); the rest are prometheus_client's.
+        self.frames = FrameCounts()
+        r.register(self.frames)
+        self.handler_latency = LatencyHistogram(
             "joule_ocpp_handler_seconds",
             "Time from a station's CALL to Joule's answer (handler, commit included)",
-            ["action"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            "action",
         )
+        r.register(self.handler_latency)
         self.commands = Counter(
             "joule_commands",
             "CSMS-initiated commands sent to stations, by action and outcome",
@@ -142,8 +194,8 @@ class MeteredObserver:
     def __init__(self, inner: _Observer, metrics: JouleMetrics) -> None:
         self._inner = inner
         self._metrics = metrics
-        self._frames = metrics.frames
-        self._children: dict[tuple[str, int, str], Any] = {}
+        self._counts = metrics.frames.counts
+        self._keys: dict[tuple[str, int, str | None], tuple[str, str, str]] = {}
 
     def frame(
         self,
@@ -155,12 +207,15 @@ class MeteredObserver:
         text: str,
     ) -> None:
         """Count the frame and pass it on."""
-        key = (direction, message_type, self._metrics.action_label(action))
-        child = self._children.get(key)
-        if child is None:
-            child = self._frames.labels(direction, str(message_type), key[2])
-            self._children[key] = child
-        child.inc()
+        raw = (direction, message_type, action)
+        key = self._keys.get(raw)
+        if key is None:
+            # Bounded: unknown actions share the label "other" (and this memo stays small).
+            key = (direction, str(message_type), self._metrics.action_label(action))
+            if len(self._keys) < _KEY_MEMO:
+                self._keys[raw] = key
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + 1
         self._inner.frame(station_id, direction, message_type, message_id, action, text)
 
 
@@ -171,8 +226,6 @@ class MeteredSink:
         self._inner = inner
         self._metrics = metrics
         self._latency = metrics.handler_latency
-        # One child per label (a bounded set): labels() on every message cost more than observe().
-        self._children: dict[str, Any] = {}
 
     async def dispatch(self, call: Any) -> dict[str, Any]:
         """Dispatch and observe the latency (errors included: they are answers too)."""
@@ -180,11 +233,9 @@ class MeteredSink:
         try:
             return await self._inner.dispatch(call)
         finally:
-            label = self._metrics.action_label(call.action)
-            child = self._children.get(label)
-            if child is None:
-                child = self._children[label] = self._latency.labels(label)
-            child.observe(time.perf_counter() - started)
+            self._latency.observe(
+                self._metrics.action_label(call.action), time.perf_counter() - started
+            )
 
 
 class MeteredSender:

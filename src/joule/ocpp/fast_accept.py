@@ -1,4 +1,5 @@
-"""A fast acceptor for the commonest shape of the hottest message: 1.6 MeterValues requests.
+"""Fast acceptors for the commonest shapes of the hottest messages: 1.6 MeterValues requests
+and the Heartbeat answer.
 
 fastjsonschema's code for a 10-sample 1.6 MeterValues costs ~15 µs, most of it per-sample
 bookkeeping (key sets, error paths) that a valid frame never needs (T3). `accepts` answers only
@@ -69,7 +70,17 @@ def _meter_values_16(payload: dict[str, Any]) -> bool:
     return True
 
 
-# (version family, action, kind) → acceptor; the family's strict request schemas only.
+def _heartbeat_response(payload: dict[str, Any]) -> bool:
+    """Joule's own Heartbeat answer, `{"currentTime": <date-time>}` (T2: every Heartbeat)."""
+    if len(payload) != 1:
+        return False
+    current = payload.get("currentTime")
+    return type(current) is str and is_timestamp(current)
+
+
+# (version family, action, kind) → acceptor; the family's strict schemas only.
 ACCEPTORS: dict[tuple[str, str, str], Acceptor] = {
     ("1.6", "MeterValues", "request"): _meter_values_16,
+    ("1.6", "Heartbeat", "response"): _heartbeat_response,
+    ("2.x", "Heartbeat", "response"): _heartbeat_response,
 }

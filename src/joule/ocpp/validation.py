@@ -47,6 +47,8 @@ _RULE_KIND: dict[str, ErrorKind] = {
 _METER_VALUE_LISTS: dict[str, str] = {"MeterValues": "meterValue"}
 
 _validators: dict[tuple[OcppVersion, str, MessageKind, bool], Validator] = {}
+# Schemas that accept the empty object, learnt from their validators (validate).
+_EMPTY_VALID: dict[tuple[OcppVersion, str, MessageKind], bool] = {}
 
 
 def _inline_refs(node: Any, definitions: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -203,6 +205,10 @@ def validate(
     2.x schemas declare it everywhere and leave its contents open (P4 §9). `quirks` are the names
     normalise_request applied; `empty_sampled_value` accepts a meter-value list it emptied (Q14).
     """
+    if type(payload) is dict and not payload and _EMPTY_VALID.get((version, action, kind)):
+        # `{}` (a Heartbeat, most answers to a station): valid or not by the schema alone, and
+        # this schema's validator already said valid once.
+        return []
     relaxed = EMPTY_SAMPLED_VALUE in quirks and kind == "request" and action in _METER_VALUE_LISTS
     fast = ACCEPTORS.get((version.family, action, kind))
     if fast is not None and fast(payload):
@@ -212,6 +218,8 @@ def validate(
     while True:
         try:
             check(payload)
+            if not payload and type(payload) is dict:
+                _EMPTY_VALID[(version, action, kind)] = True
             return stripped
         except fastjsonschema.JsonSchemaValueException as exc:
             value = exc.value
