@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from joule.bench import payloads
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.ocpp.fast_accept import ACCEPTORS, _sample_enums_16
+from joule.ocpp.frames import Call
+from joule.ocpp.inbound import accept_request
+from joule.ocpp.quirks import normalise_request
 from joule.ocpp.schemas import load_schema
 from joule.ocpp.validation import _validator, validate
 from joule.ocpp.versions import OcppVersion
@@ -168,3 +171,26 @@ def test_an_empty_payload_is_judged_by_its_schema_every_time(version: OcppVersio
         assert validate(version, "StatusNotification", "response", {}) == []
         with pytest.raises(OcppError):
             validate(version, "Heartbeat", "response", {})
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(_payload(valid_only=False), _payload(valid_only=True)))
+def test_what_it_accepts_needs_no_quirk_repair(payload: dict[str, Any]) -> None:
+    # inbound.accept_request skips the quirk room for a payload the acceptor takes.
+    if accepts(payload):
+        repaired, quirks = normalise_request(V16, "MeterValues", payload)
+        assert repaired is payload and quirks == []
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [{"value": 12}, {"value": "1", "unit": "kwh"}, {"value": 1.5, "unit": "w"}],
+    ids=["numeric value", "unit case", "float value and unit case"],
+)
+def test_a_payload_with_a_quirk_is_repaired_not_fast_accepted(sample: dict[str, Any]) -> None:
+    call = Call("m1", "MeterValues", {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-11-28T10:00:00Z", "sampledValue": [sample]}],
+    })  # fmt: skip
+    request = accept_request(V16, call)
+    assert request.quirks  # repaired and counted

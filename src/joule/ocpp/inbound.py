@@ -12,6 +12,7 @@ from typing import Any
 
 from joule.ocpp.catalogue import ALL_ACTIONS, check_inbound_action, station_send_actions
 from joule.ocpp.errors import ErrorKind, OcppError
+from joule.ocpp.fast_accept import ACCEPTORS
 from joule.ocpp.frames import Call, Send
 from joule.ocpp.quirks import normalise_request
 from joule.ocpp.validation import validate
@@ -58,6 +59,11 @@ def accept_send(version: OcppVersion, send: Send, *, lenient: bool = False) -> I
 def _checked(
     version: OcppVersion, message_id: str, action: str, payload: dict[str, Any], lenient: bool
 ) -> InboundRequest:
+    fast = ACCEPTORS.get((version.family, action, "request"))
+    if fast is not None and fast(payload):
+        # Certainly valid as sent: no quirk repair applies to such a payload either (every
+        # repair fixes something the schema refuses; tests/ocpp/test_fast_accept.py checks it).
+        return InboundRequest(message_id, action, payload, (), ())
     payload, quirks = normalise_request(version, action, payload)
     stripped = validate(version, action, "request", payload, lenient=lenient, quirks=quirks)
     return InboundRequest(message_id, action, payload, tuple(quirks), tuple(stripped))
