@@ -43,7 +43,7 @@ _READING_16 = frozenset(("timestamp", "sampledValue"))
 
 
 def _meter_values_16(payload: dict[str, Any]) -> bool:
-    known, enums = _sample_enums_16()
+    _, enums = _sample_enums_16()
     if not _TOP_16.issuperset(payload) or type(payload.get("connectorId")) is not int:
         return False
     if "transactionId" in payload and type(payload["transactionId"]) is not int:
@@ -62,11 +62,14 @@ def _meter_values_16(payload: dict[str, Any]) -> bool:
         for sample in samples:
             if type(sample) is not dict or type(sample.get("value")) is not str:
                 return False
-            if not known.issuperset(sample):
+            try:
+                # An unknown property is a KeyError, an unhashable value a TypeError; a value of
+                # any other type is simply not in the set of the enum's strings.
+                for name, value in sample.items():
+                    if name != "value" and value not in enums[name]:
+                        return False
+            except (KeyError, TypeError):
                 return False
-            for name, value in sample.items():
-                if name != "value" and (type(value) is not str or value not in enums[name]):
-                    return False
     return True
 
 
