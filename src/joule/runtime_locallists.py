@@ -58,7 +58,7 @@ class LocalLists:
         if not self._auto:
             return  # on demand only (JOULE_LOCAL_LISTS_AUTO=false)
         await self.keeper.start()
-        self._unsubscribe = bus.subscribe(self.keeper.on_event)
+        self._unsubscribe = bus.subscribe(self.keeper.on_event, LocalListKeeper.EVENTS)
 
     async def stop(self) -> None:
         """Unsubscribe and cancel pending syncs (reconciled on the next start)."""

@@ -73,8 +73,8 @@ class Monitoring:
         )
         await self.notifier.start()
         self._unsubscribe = [
-            bus.subscribe(self.evaluator.on_event),
-            bus.subscribe(self.notifier.on_event),
+            bus.subscribe(self.evaluator.on_event, AlertEvaluator.EVENTS),
+            bus.subscribe(self.notifier.on_event, Notifier.EVENTS),
         ]
         await self.evaluator.start()
         self._started = True

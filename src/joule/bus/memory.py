@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from joule.bus.envelopes import StationCall
-from joule.bus.port import EventHandler
+from joule.bus.port import EventHandler, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,11 @@ class MemoryBus:
 
     def __init__(self) -> None:
         self._dispatcher: CallDispatcher | None = None
-        self._subscribers: list[EventHandler] = []
+        self._subscribers: list[Subscription] = []
+        # Event type → the handlers that take it, in subscription order; rebuilt on (un)subscribe.
+        # A MeterValues publishes two events: each now reaches only the subscribers that want
+        # it (the live pages), not every subscriber's coroutine (T3).
+        self._routes: dict[type, tuple[EventHandler, ...]] = {}
 
     def bind_dispatcher(self, dispatcher: CallDispatcher) -> None:
         """Attach the core's dispatcher (done once by the runtime)."""
@@ -33,20 +37,34 @@ class MemoryBus:
         return await self._dispatcher(call)
 
     async def publish(self, event: object) -> None:
-        """Deliver an event to every subscriber; a failing subscriber never hurts the others."""
-        for handler in list(self._subscribers):
+        """Deliver an event to every subscriber that takes its type; a failing subscriber never
+        hurts the others."""
+        kind = type(event)
+        handlers = self._routes.get(kind)
+        if handlers is None:
+            handlers = self._routes[kind] = tuple(
+                handler
+                for handler, events in self._subscribers
+                if events is None or issubclass(kind, events)
+            )
+        for handler in handlers:
             try:
                 await handler(event)
             except Exception:
-                log.exception("event subscriber failed for %s", type(event).__name__)
+                log.exception("event subscriber failed for %s", kind.__name__)
 
-    def subscribe(self, handler: EventHandler) -> Callable[[], None]:
-        """Subscribe to every event; returns an unsubscribe function."""
-        self._subscribers.append(handler)
+    def subscribe(
+        self, handler: EventHandler, events: tuple[type, ...] | None = None
+    ) -> Callable[[], None]:
+        """Subscribe to events of these types (None: every event); returns an unsubscribe."""
+        subscription: Subscription = (handler, events)
+        self._subscribers.append(subscription)
+        self._routes.clear()
 
         def unsubscribe() -> None:
-            if handler in self._subscribers:
-                self._subscribers.remove(handler)
+            if subscription in self._subscribers:
+                self._subscribers.remove(subscription)
+                self._routes.clear()
 
         return unsubscribe
 

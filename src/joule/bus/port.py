@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 Payload = dict[str, Any]
 EventHandler = Callable[[object], Awaitable[None]]
+Subscription = tuple[EventHandler, tuple[type, ...] | None]  # handler, the event types it takes
 
 
 class CommandSender(Protocol):
@@ -29,4 +30,6 @@ class EventBus(Protocol):
 
     async def publish(self, event: object) -> None: ...
 
-    def subscribe(self, handler: EventHandler) -> Callable[[], None]: ...
+    def subscribe(
+        self, handler: EventHandler, events: tuple[type, ...] | None = None
+    ) -> Callable[[], None]: ...

@@ -79,6 +79,8 @@ class RetryPolicy:
 
 
 class Notifier:
+    EVENTS = (AlertChanged,)  # the bus events on_event takes
+
     """Delivers alert changes to webhooks and e-mail subscribers."""
 
     def __init__(

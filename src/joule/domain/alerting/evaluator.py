@@ -66,6 +66,8 @@ def rest_after(took_s: float, share: float, most_s: float) -> float:
 
 
 class AlertEvaluator:
+    EVENTS = _WAKING  # the bus events on_event takes
+
     """Evaluates every rule over the network and reconciles the alerts table."""
 
     def __init__(

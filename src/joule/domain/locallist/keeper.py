@@ -84,6 +84,8 @@ def paced_start(
 class LocalListKeeper:
     """Subscribes to the bus and keeps every station's list in step (see module docstring)."""
 
+    EVENTS = (AccessChanged, StationBooted, StationConnected)  # the bus events on_event takes
+
     service: LocalListService
     committer: GroupCommitter
     debounce_s: float = 0.5
