@@ -15,23 +15,23 @@ from joule.ocpp.sampled import pack, unpack
 # A 1.6 reading with a kWh register, a kW power, a phase current, an unlabelled voltage, an inlet
 # register, a temperature in the schema's own spelling and a signed blob …
 SENT_16: list[dict[str, Any]] = [
-    {"value": "10.5", "unit": "kWh", "context": "Sample.Periodic"},
-    {"value": "7.36", "measurand": "Power.Active.Import", "unit": "kW"},
-    {"value": "16.1", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
-    {"value": "231", "measurand": "Voltage", "phase": "L1-N"},
-    {"value": "10490", "location": "Inlet"},
-    {"value": "24.5", "measurand": "Temperature", "unit": "Celcius"},
+    {"value": "22.5", "unit": "kWh", "context": "Sample.Periodic"},
+    {"value": "11.04", "measurand": "Power.Active.Import", "unit": "kW"},
+    {"value": "31.9", "measurand": "Current.Import", "phase": "L2", "unit": "A"},
+    {"value": "229", "measurand": "Voltage", "phase": "L2-N"},
+    {"value": "8810", "location": "Inlet"},
+    {"value": "31.5", "measurand": "Temperature", "unit": "Celcius"},
     {"value": "OCMF|{}|{}", "format": "SignedData"},
 ]
 # … and the same reading as ADR 0014's writer stored it (normalised arrays, exact decimal text).
 REGISTER = "Energy.Active.Import.Register"
 STORED_0014 = [
-    [REGISTER, None, None, "Sample.Periodic", "10500.0", "Wh", "10.5", "kWh", None],
-    ["Power.Active.Import", None, None, None, "7360.00", "W", "7.36", "kW", None],
-    ["Current.Import", "L1", None, None, "16.1", "A", "16.1", "A", None],
-    ["Voltage", "L1-N", None, None, "231", "V", "231", None, None],
-    [REGISTER, None, "Inlet", None, "10490", "Wh", "10490", None, None],
-    ["Temperature", None, None, None, "24.5", "Celsius", "24.5", "Celcius", None],
+    [REGISTER, None, None, "Sample.Periodic", "22500.0", "Wh", "22.5", "kWh", None],
+    ["Power.Active.Import", None, None, None, "11040.00", "W", "11.04", "kW", None],
+    ["Current.Import", "L2", None, None, "31.9", "A", "31.9", "A", None],
+    ["Voltage", "L2-N", None, None, "229", "V", "229", None, None],
+    [REGISTER, None, "Inlet", None, "8810", "Wh", "8810", None, None],
+    ["Temperature", None, None, None, "31.5", "Celsius", "31.5", "Celcius", None],
     [REGISTER, None, None, None, None, None, "OCMF|{}|{}", None, "OCMF|{}|{}"],
 ]  # fmt: skip
 
@@ -41,12 +41,12 @@ def test_both_stored_forms_of_a_16_reading_read_the_same() -> None:
     old = unpack(orjson.dumps(STORED_0014).decode())
     assert new == old
     assert [row[4] for row in new] == [
-        10500,
-        7360,
-        Decimal("16.1"),
-        231,
-        10490,
-        Decimal("24.5"),
+        22500,
+        11040,
+        Decimal("31.9"),
+        229,
+        8810,
+        Decimal("31.5"),
         None,
     ]
 

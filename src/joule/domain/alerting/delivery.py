@@ -79,9 +79,9 @@ class RetryPolicy:
 
 
 class Notifier:
-    EVENTS = (AlertChanged,)  # the bus events on_event takes
-
     """Delivers alert changes to webhooks and e-mail subscribers."""
+
+    EVENTS = (AlertChanged,)  # the bus events on_event takes
 
     def __init__(
         self, committer: GroupCommitter, clock: Clock, *, retry: RetryPolicy, smtp: SmtpSettings

@@ -66,9 +66,9 @@ def rest_after(took_s: float, share: float, most_s: float) -> float:
 
 
 class AlertEvaluator:
-    EVENTS = _WAKING  # the bus events on_event takes
-
     """Evaluates every rule over the network and reconciles the alerts table."""
+
+    EVENTS = _WAKING  # the bus events on_event takes
 
     def __init__(
         self,

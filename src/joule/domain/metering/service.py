@@ -186,7 +186,6 @@ def record_readings(
 
 
 _POWER = "Power.Active.Import"
-_WHOLE_OUTLET = (None, "Outlet")  # the locations of a whole-EVSE reading (is_live_register)
 
 
 def advance_register(
