@@ -98,26 +98,24 @@ def sample_2x(sv: dict[str, Any]) -> Sample:
     )
 
 
-def normalised(sample: Sample) -> Decimal | None:
-    """The sample's value in its base SI unit (Wh, W, A …), or None when it is not a number."""
+def _in_base_unit(sample: Sample) -> tuple[Decimal | None, str | None]:
     if sample.value_is_signed:
-        return None
-    value, _ = normalise_sample(
+        return None, sample.unit  # the value is the signed blob, not a number
+    return normalise_sample(
         sample.measurand, sample.unit, sample.raw_value, multiplier=sample.multiplier
     )
-    return value
+
+
+def normalised(sample: Sample) -> Decimal | None:
+    """The sample's value in its base SI unit (Wh, W, A …), or None when it is not a number."""
+    return _in_base_unit(sample)[0]
 
 
 def fields(sample: Sample) -> tuple[Any, ...]:
     """The sample as read (models.SAMPLE_FIELDS order): normalised value beside the raw one."""
-    if sample.value_is_signed:
-        value, base_unit = None, sample.unit
-    else:
-        value, base_unit = normalise_sample(
-            sample.measurand, sample.unit, sample.raw_value, multiplier=sample.multiplier
-        )
-        if value is not None and abs(value) >= _MAX_VALUE:
-            value = None
+    value, base_unit = _in_base_unit(sample)
+    if value is not None and abs(value) >= _MAX_VALUE:
+        value = None
     raw_unit: str | None = sample.unit[:_RAW_UNIT_MAX] if sample.unit else None
     if sample.multiplier:
         raw_unit = f"{sample.unit or ''}*10^{sample.multiplier}"[:_RAW_UNIT_MAX]

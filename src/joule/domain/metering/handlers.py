@@ -24,7 +24,8 @@ def readings_16(meter_values: Iterable[Payload]) -> tuple[list[MeterReading], bo
             empty = True
             continue
         # Only whole-EVSE samples move live energy and power; every sample is stored as sent and
-        # normalised when read (ADR 0015). Inline test: ten samples per MeterValues (T3).
+        # normalised when read (ADR 0015). The test is sampled.is_whole_evse, inlined: ten
+        # samples per MeterValues (T3).
         whole = tuple(
             sample_16(sv)
             for sv in sampled

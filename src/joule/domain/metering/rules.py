@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from joule.ocpp.sampled import WHOLE_EVSE_LOCATIONS
+
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
 # Q16: a register reported in kWh but labelled Wh falls by a factor ≈1000 against the previous
@@ -29,7 +31,7 @@ _MAX_STORED_VALUE = Decimal(10) ** 18
 
 def is_live_register(measurand: str, location: str | None, phase: str | None) -> bool:
     """True for the sample behind live energy: import register, outlet, all phases."""
-    return measurand == ENERGY_REGISTER and location in (None, "Outlet") and phase is None
+    return measurand == ENERGY_REGISTER and location in WHOLE_EVSE_LOCATIONS and phase is None
 
 
 def plausible_register(wh: Decimal) -> bool:
