@@ -48,6 +48,9 @@ _ACCESS_COLUMNS = (
     Station.assume_subprotocol,
     Station.lenient,
 )
+# Built once (like meter_state._SELECT): a statement built per call left ~10 objects per connect
+# that only the cyclic collector frees (T7, T8); a reused one only hits the compiled cache.
+_ACCESS_SELECT = select(*_ACCESS_COLUMNS).where(Station.id.in_(bindparam("ids", expanding=True)))
 
 
 async def access_rows(
@@ -61,8 +64,7 @@ async def access_rows(
     if not station_ids:
         return []
     ids = sorted(set(station_ids))
-    statement = select(*_ACCESS_COLUMNS).where(Station.id.in_(ids))
-    return list(await _core(session, statement, {}))
+    return list(await _core(session, _ACCESS_SELECT, {"ids": ids}))
 
 
 # uow.lean key prefix: a station's access row (or None) as the batch's preload read it.
