@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text, update
@@ -21,13 +22,24 @@ from joule.storage.uow import UnitOfWork
 
 @pytest.fixture
 def commits(engine: AsyncEngine) -> list[int]:
-    """Every COMMIT the engine issues, counted by an event listener."""
+    """Every COMMIT the database runs: on SQLite as the driver runs it (the committer's held
+    writer commits on sqlite3 itself, ADR 0016), elsewhere through SQLAlchemy's commit event."""
     seen: list[int] = []
 
     def on_commit(_connection: Connection) -> None:
         seen.append(1)
 
-    event.listen(engine.sync_engine, "commit", on_commit)
+    def traced(sql: str) -> None:
+        if sql == "COMMIT":
+            seen.append(1)
+
+    def on_checkout(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        dbapi_connection.driver_connection.set_trace_callback(traced)
+
+    if is_sqlite(engine):
+        event.listen(engine.sync_engine, "checkout", on_checkout)
+    else:
+        event.listen(engine.sync_engine, "commit", on_commit)
     return seen
 
 
@@ -318,11 +330,14 @@ def test_transient_error_classification() -> None:
     assert not is_transient(lost, during_commit=True)
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["first-batch", "held-writer"])
 async def test_sqlite_waits_for_another_writer(
-    engine: AsyncEngine, committer: GroupCommitter, database_url: str
+    engine: AsyncEngine, committer: GroupCommitter, database_url: str, warm: bool
 ) -> None:
     if not is_sqlite(engine):
         pytest.skip("SQLite file lock")
+    if warm:  # the writer is held: its BEGIN IMMEDIATE goes to the driver (ADR 0016)
+        await committer.run(put("warm"))
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO settings (key, value) VALUES ('other', 'v')")
@@ -334,8 +349,9 @@ async def test_sqlite_waits_for_another_writer(
     assert await pending == "mine"
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["first-batch", "held-writer"])
 async def test_sqlite_lock_outlasting_busy_timeout_is_retried(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str, caplog: pytest.LogCaptureFixture, warm: bool
 ) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite file lock")
@@ -349,6 +365,8 @@ async def test_sqlite_lock_outlasting_busy_timeout_is_retried(
         attempts += 1
         return await put("mine")(uow)
 
+    if warm:
+        await committer.run(put("warm"))
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -358,7 +376,7 @@ async def test_sqlite_lock_outlasting_busy_timeout_is_retried(
         # BEGIN IMMEDIATE failed with "database is locked" before any work ran, then a retry won.
         assert await pending == "mine"
         assert attempts == 1
-        assert committer.commits == 1
+        assert committer.commits == 1 + warm
         assert "transient database error" in caplog.text
     finally:
         other.close()
@@ -443,3 +461,78 @@ async def test_postgres_deadlock_is_retried(
         await other.commit()
     assert await mine == "done"
     assert attempts == 2
+
+
+# -- the held SQLite writer (ADR 0016) -------------------------------------------------------
+
+
+async def test_sqlite_writer_keeps_one_connection_and_every_batch_is_committed(
+    engine: AsyncEngine, committer: GroupCommitter, database_url: str, commits: list[int]
+) -> None:
+    if not is_sqlite(engine):
+        pytest.skip("the held writer is SQLite's")
+    checkouts: list[int] = []
+    event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+    path = database_url.removeprefix("sqlite:///")
+    for index in range(5):
+        assert await committer.run(put(f"held{index}")) == f"held{index}"
+        # Durable when answered: another connection of another library sees the row at once.
+        other = sqlite3.connect(path)
+        try:
+            stored = other.execute("SELECT value FROM settings WHERE key = ?", (f"held{index}",))
+            assert stored.fetchall() == [("v",)]
+        finally:
+            other.close()
+    assert len(commits) == 5 == committer.commits
+    assert len(checkouts) <= 1  # one writer connection, not a pool checkout per batch
+
+
+async def test_sqlite_writer_starts_every_batch_clean(
+    engine: AsyncEngine, committer: GroupCommitter, database_url: str
+) -> None:
+    """No object, identity-map entry or per-batch note of one batch is seen by the next, and a
+    change made by someone else in between is read fresh."""
+    await committer.run(put("shared", "first"))
+    seen: list[tuple[int, dict[str, Any]]] = []
+
+    async def look(uow: UnitOfWork) -> str:
+        sync = uow.session.sync_session
+        seen.append((len(sync.identity_map) + len(sync.new), dict(sync.info)))
+        row = await uow.session.get(Setting, "shared")
+        assert row is not None
+        uow.session.add(Setting(key=f"n{len(seen)}", value="x"))  # noted in session.info
+        return row.value
+
+    assert await committer.run(look) == "first"
+    async with AsyncSession(engine) as session:  # another writer, between two batches
+        await session.execute(update(Setting).where(Setting.key == "shared").values(value="2nd"))
+        await session.commit()
+    assert await committer.run(look) == "2nd"
+    assert seen == [(0, {}), (0, {})]
+
+
+async def test_sqlite_writer_after_a_failed_unit_loses_nothing_else(
+    committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await committer.run(put("before"))
+
+    async def broken(uow: UnitOfWork) -> None:
+        uow.session.add(Setting(key="half", value="v"))
+        await uow.session.flush()
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        await committer.run(broken)
+    assert await committer.run(put("after")) == "after"
+    assert await stored_keys(sessions) == {"before", "after"}
+
+
+async def test_stop_gives_the_writer_connection_back(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    committer = GroupCommitter(sessions)
+    await committer.start()
+    await committer.run(put("k"))
+    await committer.stop(timeout=10)
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await stored_keys(sessions) == {"k"}

@@ -99,6 +99,21 @@ class _Sqlite3Connection(sqlite3.Connection):
             self._worker = None
 
 
+async def begin_immediate(connection: _Sqlite3Connection) -> None:
+    """BEGIN IMMEDIATE on the raw connection (the committer's held writer, ADR 0016): inline
+    when the lock is free, else waiting for it (busy_timeout) on the worker thread."""
+    if connection.in_transaction:
+        return
+    if not connection.lock_now("BEGIN IMMEDIATE"):
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(connection.worker(), connection.execute, "BEGIN IMMEDIATE")
+
+
+async def commit(connection: _Sqlite3Connection) -> None:
+    """COMMIT on the worker thread: with synchronous=FULL it returns only after fsync."""
+    await asyncio.get_running_loop().run_in_executor(connection.worker(), connection.commit)
+
+
 class InlineCursor(sqlite3.Cursor):
     """A sqlite3 cursor that runs inline or on its connection's worker thread (rows buffered)."""
 
