@@ -463,31 +463,67 @@ async def test_postgres_deadlock_is_retried(
     assert attempts == 2
 
 
-# -- the held SQLite writer (ADR 0016) -------------------------------------------------------
+# -- the writer's connection and session, kept across batches (ADR 0016) ----------------------
 
 
-async def test_sqlite_writer_keeps_one_connection_and_every_batch_is_committed(
-    engine: AsyncEngine, committer: GroupCommitter, database_url: str, commits: list[int]
+async def test_writer_keeps_one_connection_and_every_batch_is_committed(
+    engine: AsyncEngine,
+    committer: GroupCommitter,
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
 ) -> None:
-    if not is_sqlite(engine):
-        pytest.skip("the held writer is SQLite's")
     checkouts: list[int] = []
-    event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
-    path = database_url.removeprefix("sqlite:///")
+    statements: list[str] = []
+
+    def on_checkout(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        checkouts.append(1)
+        if is_sqlite(engine):
+            dbapi_connection.driver_connection.set_trace_callback(statements.append)
+
+    event.listen(engine.sync_engine, "checkout", on_checkout)
     for index in range(5):
         assert await committer.run(put(f"held{index}")) == f"held{index}"
-        # Durable when answered: another connection of another library sees the row at once.
-        other = sqlite3.connect(path)
-        try:
-            stored = other.execute("SELECT value FROM settings WHERE key = ?", (f"held{index}",))
-            assert stored.fetchall() == [("v",)]
-        finally:
-            other.close()
-    assert len(commits) == 5 == committer.commits
-    assert len(checkouts) <= 1  # one writer connection, not a pool checkout per batch
+        if is_sqlite(engine):
+            # Durable when answered: a connection of another library sees the row at once.
+            other = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+            try:
+                stored = other.execute(
+                    "SELECT value FROM settings WHERE key = ?", (f"held{index}",)
+                )
+                assert stored.fetchall() == [("v",)]
+            finally:
+                other.close()
+    assert len(checkouts) == 1  # one writer connection, not a pool checkout per batch
+    assert committer.commits == 5
+    if is_sqlite(engine):
+        # Every batch a write transaction of its own: BEGIN IMMEDIATE … COMMIT, inline.
+        assert statements.count("BEGIN IMMEDIATE") == 5 == statements.count("COMMIT")
+    event.remove(engine.sync_engine, "checkout", on_checkout)
+    assert await stored_keys(sessions) == {f"held{index}" for index in range(5)}
 
 
-async def test_sqlite_writer_starts_every_batch_clean(
+@pytest.mark.postgres
+async def test_postgres_writer_connection_lost_between_batches_is_replaced(
+    engine: AsyncEngine, committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if is_sqlite(engine):
+        pytest.skip("PostgreSQL connections")
+    await committer.run(put("before"))
+    async with engine.connect() as admin:
+        killed = await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        assert any(row[0] for row in killed)  # the writer's connection among them
+    # The kept connection is dead: the batch fails on it, is retried on a new one, commits once.
+    assert await committer.run(put("after")) == "after"
+    assert committer.commits == 2
+    assert await stored_keys(sessions) == {"before", "after"}
+
+
+async def test_writer_starts_every_batch_clean(
     engine: AsyncEngine, committer: GroupCommitter, database_url: str
 ) -> None:
     """No object, identity-map entry or per-batch note of one batch is seen by the next, and a
@@ -511,7 +547,7 @@ async def test_sqlite_writer_starts_every_batch_clean(
     assert seen == [(0, {}), (0, {})]
 
 
-async def test_sqlite_writer_after_a_failed_unit_loses_nothing_else(
+async def test_writer_after_a_failed_unit_loses_nothing_else(
     committer: GroupCommitter, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await committer.run(put("before"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from joule.kit.pacing import Pacer
 from joule.storage.db import QUICK_READ, WRITE_INTENT
@@ -109,8 +109,7 @@ class GroupCommitter:
         self._queue: asyncio.Queue[_Item[Any] | object] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._accepting = False
-        self._hold = True  # keep one writer session across batches (SQLite only, ADR 0016)
-        self._held: _Held | None = None
+        self._held: _Held | None = None  # the writer's connection and session (ADR 0016)
         self.commits = 0  # transactions committed, for metrics
 
     @property
@@ -180,7 +179,7 @@ class GroupCommitter:
         try:
             await self._write_batches()
         finally:
-            await self._drop_held()
+            await self._drop_writer()
 
     async def _write_batches(self) -> None:
         stopping = False
@@ -267,17 +266,7 @@ class GroupCommitter:
         while True:
             state = _Attempt()
             try:
-                held = await self._held_writer()
-                if held is not None:
-                    results, uow = await self._on_held(held, items, state)
-                else:
-                    # Leaving the block without a COMMIT closes the session, which rolls back.
-                    async with self._sessions() as session:
-                        connection = await session.connection(execution_options=WRITE_INTENT)
-                        uow = UnitOfWork(session, connection)
-                        results = await _run_items(uow, items)
-                        state.during_commit = True
-                        await session.commit()
+                results, uow = await self._on_writer(await self._writer_connection(), items, state)
                 self.commits += 1
                 return results, uow.events
             except _WorkFailed:
@@ -296,59 +285,77 @@ class GroupCommitter:
                 await asyncio.sleep(self._backoff_s * 2**attempt)
                 attempt += 1
 
-    async def _held_writer(self) -> _Held | None:
-        """The SQLite writer session kept across batches (ADR 0016); None on other databases."""
-        if self._held is not None or not self._hold:
+    async def _writer_connection(self) -> _Held:
+        """The writer's connection and session, kept across batches (ADR 0016).
+
+        A pool checkout (a pre-ping round trip on PostgreSQL), a new session and, on SQLite,
+        SQLAlchemy's begin/commit cost ~0.5–0.7 ms of CPU a batch against a few µs of SQL: at
+        500 MeterValues/s (T6) batches hold one to three units, and that was most of the CPU.
+        """
+        if self._held is not None:
             return self._held
-        session = self._sessions()
+        engine: AsyncEngine = self._sessions.kw["bind"]
+        owner = await engine.connect()
+        # Every transaction on it is a write: on SQLite db.py's begin hook then runs BEGIN
+        # IMMEDIATE (the first one, through SQLAlchemy) and marks the connection inline.
+        await owner.execution_options(**WRITE_INTENT)
+        session = self._sessions(bind=owner)
         try:
-            # The first BEGIN IMMEDIATE goes through SQLAlchemy (db.py's begin hook also marks
-            # the connection inline); later batches begin and commit on the driver itself.
-            connection = await session.connection(execution_options=WRITE_INTENT)
+            connection = await session.connection()
             raw = (await connection.get_raw_connection()).driver_connection
         except BaseException:
             await session.close()
+            await owner.close()
             raise
-        if not isinstance(raw, _Sqlite3Connection):
-            self._hold = False  # PostgreSQL: a session per batch, SQLAlchemy's own transactions
-            await session.close()
-            return None
-        self._held = _Held(session, connection, raw)
+        sqlite = raw if isinstance(raw, _Sqlite3Connection) else None
+        self._held = _Held(owner, session, connection, sqlite)
         return self._held
 
-    async def _on_held(
+    async def _on_writer(
         self, held: _Held, items: list[_Item[Any]], state: _Attempt
     ) -> tuple[list[Any], UnitOfWork]:
-        """One batch on the held writer: BEGIN IMMEDIATE, the units, flush, COMMIT (fsync).
+        """One batch: begin, the units, flush, COMMIT; then the session is emptied.
 
-        SQLAlchemy's own begin/commit, the pool checkout and a new session cost ~0.5 ms of CPU a
-        batch here against ~20 µs for the two statements: at 500 MeterValues/s (T6) the batches
-        are small and that was most of Joule's CPU. Whatever fails drops the held session
-        (rolled back, closed): the next attempt starts from a new one.
+        On SQLite BEGIN IMMEDIATE and COMMIT go to sqlite3 itself (~20 µs against ~0.5 ms
+        through SQLAlchemy); the COMMIT still runs on the worker thread and returns after fsync.
+        On PostgreSQL the session commits through SQLAlchemy on the kept connection. Whatever
+        fails drops the writer (rolled back, closed): the next attempt starts from a new one,
+        so a connection lost between batches costs one transient retry.
         """
         try:
-            await begin_immediate(held.raw)
-            uow = UnitOfWork(held.session, held.connection)
+            if held.sqlite is not None:
+                await begin_immediate(held.sqlite)
+                connection = held.connection
+            else:
+                connection = await held.session.connection()
+            uow = UnitOfWork(held.session, connection)
             results = await _run_items(uow, items)
             state.during_commit = True
-            await commit(held.raw)
+            if held.sqlite is not None:
+                await commit(held.sqlite)
+            else:
+                await held.session.commit()
         except BaseException:
-            await self._drop_held()
+            await self._drop_writer()
             raise
         # The next batch starts clean, as in a new session: no object, no per-batch note kept.
         held.session.expunge_all()
         held.session.info.clear()
         return results, uow
 
-    async def _drop_held(self) -> None:
+    async def _drop_writer(self) -> None:
         held, self._held = self._held, None
         if held is None:
             return
         try:
-            if held.raw.in_transaction:
-                held.raw.rollback()
-        finally:
+            if held.sqlite is not None and held.sqlite.in_transaction:
+                held.sqlite.rollback()
             await held.session.close()
+            await held.owner.close()
+        except Exception:
+            # Dropped after a failure (often a lost connection): the pool discards what is
+            # broken; the failure itself is what the batch reports.
+            log.warning("closing the writer connection failed", exc_info=True)
 
 
 @dataclass(slots=True)
@@ -358,9 +365,10 @@ class _Attempt:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    session: AsyncSession
-    connection: AsyncConnection
-    raw: _Sqlite3Connection
+    owner: AsyncConnection  # checked out of the pool for the committer's life
+    session: AsyncSession  # bound to it
+    connection: AsyncConnection  # the session's view of it (what units get)
+    sqlite: _Sqlite3Connection | None  # the driver connection, on SQLite
 
 
 async def _run_items(uow: UnitOfWork, items: list[_Item[Any]]) -> list[Any]:
