@@ -301,14 +301,14 @@ class GroupCommitter:
         await owner.execution_options(**WRITE_INTENT)
         session = self._sessions(bind=owner)
         try:
-            connection = await session.connection()
-            raw = (await connection.get_raw_connection()).driver_connection
+            await session.connection()  # the session's first transaction, on `owner`
+            raw = (await owner.get_raw_connection()).driver_connection
         except BaseException:
             await session.close()
             await owner.close()
             raise
         sqlite = raw if isinstance(raw, _Sqlite3Connection) else None
-        self._held = _Held(owner, session, connection, sqlite)
+        self._held = _Held(owner, session, sqlite)
         return self._held
 
     async def _on_writer(
@@ -325,7 +325,7 @@ class GroupCommitter:
         try:
             if held.sqlite is not None:
                 await begin_immediate(held.sqlite)
-                connection = held.connection
+                connection = held.owner  # what session.connection() returns, without the call
             else:
                 connection = await held.session.connection()
             uow = UnitOfWork(held.session, connection)
@@ -367,7 +367,6 @@ class _Attempt:
 class _Held:
     owner: AsyncConnection  # checked out of the pool for the committer's life
     session: AsyncSession  # bound to it
-    connection: AsyncConnection  # the session's view of it (what units get)
     sqlite: _Sqlite3Connection | None  # the driver connection, on SQLite
 
 
