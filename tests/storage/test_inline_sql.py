@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 
 from joule.storage import inline_sql
 from joule.storage.committer import GroupCommitter
@@ -110,3 +110,49 @@ async def test_an_in_list_of_any_length(committer: GroupCommitter, ids: list[int
         return await inline_sql.fetch(await uow.connection(), _SELECT, {"ids": ids})
 
     assert sorted(r[0] for r in await committer.run(fetch)) == ids
+
+
+_TX = Transaction.__table__
+# `at` stands for two parameters: typed by the comparison with a DATETIME column, untyped as the
+# CASE's result; the 0 inside coalesce() is a value the statement carries itself.
+_MOVE = (
+    update(_TX)
+    .where(_TX.c.id == bindparam("pk"))
+    .values(
+        last_meter_at=case(
+            (
+                or_(_TX.c.last_meter_at.is_(None), _TX.c.last_meter_at < bindparam("at")),
+                bindparam("at"),
+            ),
+            else_=_TX.c.last_meter_at,
+        ),
+        last_meter_wh=func.coalesce(_TX.c.last_meter_wh, 0) + bindparam("wh"),
+    )
+)
+
+
+async def test_a_repeated_name_and_a_literal_are_bound_as_core_binds_them(
+    committer: GroupCommitter,
+) -> None:
+    """Found by the T7 work (ADR 0017): the untyped occurrence of a repeated name got no
+    DATETIME processor, so SQLite stored the datetime in sqlite3's own format and later
+    comparisons with it went wrong; a literal inside an expression was not bound at all."""
+    await _transactions(committer)
+    later = T0.replace(hour=13)
+
+    async def move(uow: UnitOfWork) -> None:
+        connection = await uow.connection()
+        await inline_sql.execute_many(connection, _MOVE, [{"pk": 1, "at": later, "wh": 1}])
+        await connection.execute(_MOVE, [{"pk": 2, "at": later, "wh": 1}])
+
+    await committer.run(move)
+
+    async def read(uow: UnitOfWork) -> list[tuple[Any, ...]]:
+        rows = await (await uow.connection()).exec_driver_sql(
+            "SELECT id, last_meter_at, last_meter_wh FROM transactions ORDER BY id"
+        )
+        return [tuple(r) for r in rows]
+
+    (_, at1, wh1), (_, at2, wh2) = await committer.read(read)
+    # Stored exactly alike, as the driver hands them back (no SQLAlchemy result processing).
+    assert (at1, wh1) == (at2, wh2)

@@ -42,6 +42,8 @@ class _Compiled:
     binds: tuple[Processor | None, ...]
     results: tuple[Processor | None, ...]
     expanding: frozenset[str]  # IN parameters whose placeholders are rendered per execution
+    # Values the statement carries itself (a literal in an expression, e.g. coalesce(x, 0)).
+    literals: Mapping[str, Any]
 
 
 _COMPILED: dict[tuple[str, int], _Compiled] = {}  # (dialect, id of a module-level statement)
@@ -56,18 +58,27 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     compiled = cast(ClauseElement, statement).compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler) and compiled.positional and compiled.positiontup
     names = tuple(compiled.positiontup)
-    binds = tuple(
-        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
+    # A name may stand for several bind parameters of different types (`b_at` compared with a
+    # DATETIME column and, untyped, as a CASE result): each name takes the processor of any of
+    # its typed parameters, as SQLAlchemy's own execution does.
+    processors: dict[str, Processor] = {}
+    for parameter, name in compiled.bind_names.items():
+        process = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.setdefault(name, process)
+    binds = tuple(processors.get(name) for name in names)
     columns = getattr(statement, "selected_columns", ())
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
     expanding = frozenset(name for name in names if compiled.binds[name].expanding)
+    literals = {
+        name: compiled.binds[name].value for name in names if not compiled.binds[name].required
+    }
     for name in expanding:
         # SQLAlchemy renders an expanding IN as this token until execution; fail loudly if not.
         assert f"(__[POSTCOMPILE_{name}])" in compiled.string, compiled.string
-    found = _COMPILED[key] = _Compiled(compiled.string, names, binds, results, expanding)
+    found = _COMPILED[key] = _Compiled(compiled.string, names, binds, results, expanding, literals)
     _KEEP.append(statement)
     return found
 
@@ -75,7 +86,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     sql, args = compiled.sql, list[Any]()
     for name, process in zip(compiled.names, compiled.binds, strict=True):
-        value = params[name]
+        value = compiled.literals[name] if name in compiled.literals else params[name]
         if name in compiled.expanding:
             sql = sql.replace(f"(__[POSTCOMPILE_{name}])", f"({', '.join('?' * len(value))})")
             args.extend(process(v) if process else v for v in value)
@@ -114,6 +125,8 @@ async def execute_many(
         await connection.execute(statement, [dict(row) for row in rows])
         return
     pairs = tuple(zip(compiled.names, compiled.binds, strict=True))
+    if compiled.literals:
+        rows = [{**compiled.literals, **row} for row in rows]
     raw.executemany(
         compiled.sql, [tuple(p(row[n]) if p else row[n] for n, p in pairs) for row in rows]
     )

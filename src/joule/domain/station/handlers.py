@@ -11,42 +11,38 @@ from joule.domain.station.timing import event_time
 from joule.kit.clock import utc_iso
 from joule.ocpp.errors import ErrorKind, OcppError
 from joule.storage.committer import Preload
-from joule.storage.models import Connector, Evse, Station
+from joule.storage.models import Station
 from joule.storage.repositories.station import load_open_transactions
+from joule.storage.repositories.station_state import load_parts, load_stations
 
 
-def _station(station_id: str, payload: Payload) -> Preload:
-    """Boot and status read the station row: load it with the batch's others (T7 boot storm)."""
+def _station_level(station_id: str, payload: Payload) -> Preload:
+    """A station-level status (connector / EVSE 0) reads and writes the station row's status."""
     return {Station: (station_id,)}
 
 
 def _booting(station_id: str, payload: Payload) -> Preload:
-    """A boot reads the station row and whether it has open transactions (scenario 11)."""
-    return {Station: (station_id,), load_open_transactions: (station_id,)}
+    """A boot reads the station's state and whether it has open transactions (scenario 11)."""
+    return {load_stations: (station_id,), load_open_transactions: (station_id,)}
+
+
+def _connector(station_id: str, payload: Payload) -> Preload:
+    """A connector's status reads the station's state and its EVSEs and connectors (T7)."""
+    return {load_stations: (station_id,), load_parts: (station_id,)}
 
 
 def _connector_16(station_id: str, payload: Payload) -> Preload:
-    """1.6 StatusNotification: the station, and connector N as EVSE N / connector 1."""
-    connector_id = payload.get("connectorId")
-    if type(connector_id) is not int or connector_id <= 0:
-        return _station(station_id, payload)
-    return {
-        Station: (station_id,),
-        Evse: ((station_id, connector_id),),
-        Connector: ((station_id, connector_id, 1),),
-    }
+    """1.6 StatusNotification: connector N is EVSE N / connector 1, connector 0 the station."""
+    if payload.get("connectorId") == 0:
+        return _station_level(station_id, payload)
+    return _connector(station_id, payload)
 
 
 def _connector_2x(station_id: str, payload: Payload) -> Preload:
-    """2.x StatusNotification: the station, its EVSE and connector."""
-    evse_id, connector_id = payload.get("evseId"), payload.get("connectorId")
-    if type(evse_id) is not int or type(connector_id) is not int or evse_id <= 0:
-        return _station(station_id, payload)
-    return {
-        Station: (station_id,),
-        Evse: ((station_id, evse_id),),
-        Connector: ((station_id, evse_id, connector_id),),
-    }
+    """2.x StatusNotification: EVSE 0 is the station, any other an EVSE's connector."""
+    if payload.get("evseId") == 0:
+        return _station_level(station_id, payload)
+    return _connector(station_id, payload)
 
 
 def _boot_response(ctx: HandlerContext, answer: BootAnswer) -> Payload:

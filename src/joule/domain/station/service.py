@@ -25,8 +25,10 @@ from joule.domain.station.connection import (
 )
 from joule.domain.station.intervals import Span, plan_status, utc
 from joule.ocpp.timestamps import ParsedTime
-from joule.storage.models import Connector, Evse, Station, StatusInterval
+from joule.storage.models import Station, StatusInterval
 from joule.storage.repositories import station as repo
+from joule.storage.repositories import station_state as lean
+from joule.storage.repositories.station_state import ConnectorState, StationState
 from joule.storage.uow import UnitOfWork
 
 __all__ = [
@@ -95,6 +97,16 @@ async def ensure_station(session: AsyncSession, station_id: str, at: datetime) -
     return station
 
 
+async def _station_state(uow: UnitOfWork, station_id: str, at: datetime) -> StationState:
+    """The station's lean state (preloaded with the batch, T7); its row created when missing."""
+    state = await lean.station_state(uow, station_id)
+    if state is None:
+        station = await ensure_station(uow.session, station_id, at)
+        state = StationState(station.id, station.registration, station.clock_skew_s)
+        lean.keep_station(uow, state)
+    return state
+
+
 async def register_boot(
     uow: UnitOfWork,
     *,
@@ -105,8 +117,7 @@ async def register_boot(
     at: datetime,
 ) -> rules.BootAnswer:
     """Store a boot and answer it by the station's registration (B01–B03)."""
-    session = uow.session
-    station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
+    station = await _station_state(uow, station_id, at)
     # Scenario 11 / Q23: a reboot is evidence, not proof, that open transactions ended. Never close
     # them here (the late StopTransaction must still be accepted); flag them for reconciliation.
     await repo.mark_open_transactions_stale(uow, station_id, at)
@@ -130,7 +141,7 @@ async def register_boot(
     values["boot_status"] = answer.status
     values["last_boot_at"] = at
     # One executemany for a storm's batch of boots, not an ORM UPDATE each (T7).
-    repo.queue_boot_values(uow, station, values)
+    repo.queue_boot_values(uow, station_id, values)
     repo.add_boot_record(
         uow,
         station_id=station_id,
@@ -174,82 +185,57 @@ async def record_status(
 
     evse 0 / connector 0 is the station as a whole (1.6 connectorId 0, scenario 46).
 
-    Two cases need no read of the history (T7 boot storm): a connector's first report (history is
-    only ever written after the connector row, so a new connector has none), and a report newer
-    than the connector's last applied one (its open interval is then the latest and says the
-    connector's current status). Both write without the ORM: rows queued for the flush
-    (executemany) and, for a change, one Core UPDATE closing the open interval. Everything else
-    (the station level, late or out-of-order reports, a second report of the same connector in
-    one transaction) takes the full path: read the neighbouring intervals and plan.
+    The station's connectors are read as lean states with the batch (ADR 0017, T7 boot storm).
+    Two cases need no read of the history: a connector's first report (history is only ever
+    written after the connector row, so a new connector has none), and a report newer than the
+    connector's last applied one (its open interval is then the latest and says the connector's
+    current status). Both write without the ORM: rows queued for the flush (executemany) and,
+    for a change, one Core UPDATE closing the open interval. Everything else (the station level,
+    late or out-of-order reports, a second report of the same connector in one transaction)
+    takes the full path: read the neighbouring intervals and plan.
     """
     session = uow.session
     at = utc(at)
     status = status[:32]
     error_code = _cap(error_code, 64)
-    station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
+    info, vendor_error_code = _cap(info, 255), _cap(vendor_error_code, 64)
     if evse_id == 0:
+        station = uow.loaded(Station, station_id) or await ensure_station(session, station_id, at)
         await _record_history(
             uow, station, None, station_id, 0, connector_id, status, error_code, at
         )
         return
+    await _station_state(uow, station_id, at)  # the row the EVSE and connector refer to
+    parts = await lean.station_parts(uow, station_id)
+    connector = parts.connectors.get((evse_id, connector_id))
     key = (station_id, evse_id, connector_id)
     reported: set[tuple[str, int, int]] = session.info.setdefault(_REPORTED, set())
+    if connector is None:
+        reported.add(key)
+        _first_report(uow, parts, key, status, error_code, at, info, vendor_error_code)
+        return
     if key in reported:
         # Its earlier report's rows may still be queued: write them before reading the history.
         await uow.flush()
     else:
         reported.add(key)
-        info, vendor_error_code = _cap(info, 255), _cap(vendor_error_code, 64)
-        connector = uow.loaded(Connector, key)
-        if connector is None and uow.absent(Connector, key):
-            await _first_report(
-                uow,
-                station_id,
-                evse_id,
-                connector_id,
-                status,
-                error_code,
-                at,
-                info,
-                vendor_error_code,
-            )
-            return
-        if (
-            connector is not None
-            and connector.status_at is not None
-            and at > utc(connector.status_at)
-        ):
+        if connector.status_at is not None and at > utc(connector.status_at):
             if (connector.status, connector.error_code) != (status, error_code):
                 await repo.close_open_interval(uow, station_id, evse_id, connector_id, at)
                 _open_interval(uow, station_id, evse_id, connector_id, status, error_code, at)
-            _set_current(
-                uow, connector, station_id, status, error_code, at, info, vendor_error_code
-            )
+            _set_current(uow, key, connector, status, error_code, at, info, vendor_error_code)
             return
-    if repo.queued_connectors(uow):
-        await uow.flush()  # ensure_connector must find the new connectors queued so far
-    connector = await repo.ensure_connector(session, station_id, evse_id, connector_id)
     current = await _record_history(
-        uow, station, connector, station_id, evse_id, connector_id, status, error_code, at
+        uow, None, connector, station_id, evse_id, connector_id, status, error_code, at
     )
     if current:
-        _set_current(
-            uow,
-            connector,
-            station_id,
-            status,
-            error_code,
-            at,
-            _cap(info, 255),
-            _cap(vendor_error_code, 64),
-        )
+        _set_current(uow, key, connector, status, error_code, at, info, vendor_error_code)
 
 
-async def _first_report(
+def _first_report(
     uow: UnitOfWork,
-    station_id: str,
-    evse_id: int,
-    connector_id: int,
+    parts: lean.StationParts,
+    key: tuple[str, int, int],
     status: str,
     error_code: str | None,
     at: datetime,
@@ -257,26 +243,21 @@ async def _first_report(
     vendor_error_code: str | None,
 ) -> None:
     """A connector's first report: its row (and its EVSE's) with the status, one open interval."""
-    evse_key = (station_id, evse_id)
-    with_evse = (
-        not repo.evse_queued(uow, station_id, evse_id)
-        and uow.loaded(Evse, evse_key) is None
-        and (uow.absent(Evse, evse_key) or await uow.session.get(Evse, evse_key) is None)
-    )
+    station_id, evse_id, connector_id = key
     repo.queue_connector(
         uow,
         station_id=station_id,
         evse_id=evse_id,
         connector_id=connector_id,
-        with_evse=with_evse,
+        with_evse=evse_id not in parts.evses,
         status=status,
         error_code=error_code,
         info=info,
         vendor_error_code=vendor_error_code,
         status_at=at,
     )
-    uow.added(Evse, evse_key)
-    uow.added(Connector, (station_id, evse_id, connector_id))
+    parts.evses.add(evse_id)
+    parts.connectors[(evse_id, connector_id)] = ConnectorState(status, error_code, at)
     _open_interval(uow, station_id, evse_id, connector_id, status, error_code, at)
     _changed(uow, station_id, evse_id, connector_id, status, error_code, at)
 
@@ -308,8 +289,8 @@ def _open_interval(
 
 def _set_current(
     uow: UnitOfWork,
-    connector: Connector,
-    station_id: str,
+    key: tuple[str, int, int],
+    connector: ConnectorState,
     status: str,
     error_code: str | None,
     at: datetime,
@@ -317,12 +298,19 @@ def _set_current(
     vendor_error_code: str | None,
 ) -> None:
     changed = (connector.status, connector.error_code) != (status, error_code)
-    connector.status, connector.error_code = status, error_code
-    connector.info = info
-    connector.vendor_error_code = vendor_error_code
-    connector.status_at = at
+    connector.status, connector.error_code, connector.status_at = status, error_code, at
+    station_id, evse_id, connector_id = key
+    lean.set_current(
+        uow,
+        station_id,
+        evse_id,
+        connector_id,
+        connector,
+        info=info,
+        vendor_error_code=vendor_error_code,
+    )
     if changed:
-        _changed(uow, station_id, connector.evse_id, connector.connector_id, status, error_code, at)
+        _changed(uow, station_id, evse_id, connector_id, status, error_code, at)
 
 
 def _changed(
@@ -348,8 +336,8 @@ def _changed(
 
 async def _record_history(
     uow: UnitOfWork,
-    station: Station,
-    connector: Connector | None,
+    station: Station | None,
+    connector: ConnectorState | None,
     station_id: str,
     evse_id: int,
     connector_id: int,
@@ -359,7 +347,7 @@ async def _record_history(
 ) -> bool:
     """The full path: read the neighbouring intervals, plan, write; True when now current.
 
-    For the station level (no connector) the current status is set here too.
+    For the station level (`station` given, no connector) the current status is set here too.
     """
     session = uow.session
     previous = await repo.interval_at(session, station_id, evse_id, connector_id, at)
@@ -393,7 +381,7 @@ async def _record_history(
         return (
             False  # an older report only fills in history; it never overwrites the current status
         )
-    if connector is None:
+    if station is not None:
         if (station.status, station.error_code) != (status, error_code):
             _changed(uow, station_id, evse_id, connector_id, status, error_code, at)
         station.status, station.error_code = status, error_code
@@ -423,7 +411,7 @@ async def note_station_time(
     skew = rules.clock_skew(station_time, received_at)
     if skew is None:
         return
-    # Status handlers preload the station: no SQL for it in a batch (T7).
-    station = uow.loaded(Station, station_id) or await repo.get_station(uow.session, station_id)
-    if station is not None and rules.skew_changed(station.clock_skew_s, skew):
-        station.clock_skew_s = skew
+    # Status handlers preload the station's state: no SQL for it in a batch (T7).
+    state = await lean.station_state(uow, station_id)
+    if state is not None and rules.skew_changed(state.clock_skew_s, skew):
+        lean.set_clock_skew(uow, state, skew)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
+from joule.storage import inline_sql
 from joule.storage.models import (
     BootRecord,
     ConnectionAudit,
@@ -29,7 +30,7 @@ from joule.storage.models import (
     StatusInterval,
     Transaction,
 )
-from joule.storage.uow import UnitOfWork
+from joule.storage.uow import UnitOfWork, identity_key
 
 
 async def get_station(session: AsyncSession, station_id: str) -> Station | None:
@@ -116,12 +117,25 @@ async def create_station(
 _NEW_STATIONS = "stations.new"
 
 
+_NEW_STATION_COLUMNS = (
+    "id",
+    "registration",
+    "security_profile",
+    "min_security_profile",
+    "online",
+    "quirks",
+    "created_at",
+)
+
+
 @functools.cache
 def _insert_or_keep(dialect: str) -> Executable:
-    """INSERT of station rows that leaves a row already there as it is (both dialects)."""
+    """INSERT of station rows that leaves a row already there as it is (both dialects); built
+    once per dialect, so inline_sql runs it on SQLite's driver directly (T7)."""
+    values: dict[str, Any] = {name: bindparam(f"b_{name}") for name in _NEW_STATION_COLUMNS}
     if dialect == "postgresql":
-        return pg_insert(Station).on_conflict_do_nothing(index_elements=["id"])
-    return sqlite_insert(Station).on_conflict_do_nothing(index_elements=["id"])
+        return pg_insert(Station).values(values).on_conflict_do_nothing(index_elements=["id"])
+    return sqlite_insert(Station).values(values).on_conflict_do_nothing(index_elements=["id"])
 
 
 def queue_new_station(
@@ -149,7 +163,11 @@ async def _insert_new_stations(uow: UnitOfWork) -> None:
     rows: dict[str, dict[str, Any]] = uow.lean.pop(_NEW_STATIONS, {})
     if rows:
         connection = await uow.connection()
-        await connection.execute(_insert_or_keep(connection.dialect.name), list(rows.values()))
+        await inline_sql.execute_many(
+            connection,
+            _insert_or_keep(connection.dialect.name),
+            [{f"b_{name}": row[name] for name in _NEW_STATION_COLUMNS} for row in rows.values()],
+        )
 
 
 def add_boot_record(
@@ -232,7 +250,9 @@ async def load_open_transactions(uow: UnitOfWork, station_ids: Collection[Any]) 
     if not wanted:
         return
     connection = await uow.connection()
-    found = {row[0] for row in await connection.execute(_OPEN_TX_STATIONS, {"ids": wanted})}
+    found = {
+        row[0] for row in await inline_sql.fetch(connection, _OPEN_TX_STATIONS, {"ids": wanted})
+    }
     for sid in wanted:
         uow.lean[(_OPEN_TX, sid)] = sid in found
 
@@ -281,23 +301,6 @@ async def mark_open_transactions_stale(uow: UnitOfWork, station_id: str, at: dat
     return count
 
 
-async def ensure_connector(
-    session: AsyncSession, station_id: str, evse_id: int, connector_id: int
-) -> Connector:
-    """The connector row, created with its EVSE when the station reports it first (Q27)."""
-    connector = await session.get(Connector, (station_id, evse_id, connector_id))
-    if connector is not None:
-        return connector
-    if await session.get(Evse, (station_id, evse_id)) is None:
-        session.add(Evse(station_id=station_id, evse_id=evse_id))
-        # The connector refers to the EVSE; flush so the insert order never depends on the ORM.
-        await session.flush()
-    connector = Connector(station_id=station_id, evse_id=evse_id, connector_id=connector_id)
-    session.add(connector)
-    await session.flush()
-    return connector
-
-
 _EVSES: Table = Evse.__table__  # type: ignore[assignment]
 _CONNECTORS: Table = Connector.__table__  # type: ignore[assignment]
 _INTERVALS: Table = StatusInterval.__table__  # type: ignore[assignment]
@@ -344,7 +347,7 @@ def queue_connector(
 
     Written at flush by two executemany INSERTs (EVSEs first: connectors refer to them), no ORM
     object (T7: two new connectors per booting station). Until then only record_status knows of
-    them: its other paths flush first (queued_connectors).
+    them (station_state.StationParts).
     """
     queued: _NewConnectors = uow.lean.setdefault(_NEW_CONNECTORS, _NewConnectors())
     if with_evse:
@@ -364,26 +367,16 @@ def queue_connector(
     uow.on_flush(_NEW_CONNECTORS, _write_connectors)
 
 
-def queued_connectors(uow: UnitOfWork) -> bool:
-    """Whether new connectors wait for the flush."""
-    return _NEW_CONNECTORS in uow.lean
-
-
-def evse_queued(uow: UnitOfWork, station_id: str, evse_id: int) -> bool:
-    """Whether a new EVSE row waits for the flush."""
-    queued: _NewConnectors | None = uow.lean.get(_NEW_CONNECTORS)
-    return queued is not None and (station_id, evse_id) in queued.evses
-
-
 async def _write_connectors(uow: UnitOfWork) -> None:
     queued: _NewConnectors | None = uow.lean.pop(_NEW_CONNECTORS, None)
     if queued is None:
         return
+    # Every column given (inline_sql compiles the INSERT of all of them, once).
     connection = await uow.connection()
     if queued.evses:
-        await connection.execute(_INSERT_EVSE, list(queued.evses.values()))
+        await inline_sql.execute_many(connection, _INSERT_EVSE, list(queued.evses.values()))
     if queued.connectors:
-        await connection.execute(_INSERT_CONNECTOR, queued.connectors)
+        await inline_sql.execute_many(connection, _INSERT_CONNECTOR, queued.connectors)
 
 
 async def close_open_interval(
@@ -589,17 +582,17 @@ _CONNECTED = (
 _BOOTED = "station.booted"
 
 
-def queue_boot_values(uow: UnitOfWork, station: Station, values: Mapping[str, Any]) -> None:
+def queue_boot_values(uow: UnitOfWork, station_id: str, values: Mapping[str, Any]) -> None:
     """Write a boot's columns of the station row at flush, one executemany per column set for
-    the batch (no ORM change tracking, T7); the held row gets the values at once.
+    the batch (no ORM change tracking, T7); a Station object the session holds gets the values
+    at once.
 
     Only boots write these columns (identity, boot status, last boot), so no ORM change of the
     same columns can be flushed in between and come out in a different order.
     """
-    for name, value in values.items():
-        set_committed_value(station, name, value)
+    sync_loaded(uow.session, station_id, values)
     booted: dict[str, dict[str, Any]] = uow.lean.setdefault(_BOOTED, {})
-    booted.setdefault(station.id, {}).update(values)
+    booted.setdefault(station_id, {}).update(values)
     uow.on_flush(_BOOTED, _write_booted)
 
 
@@ -623,19 +616,20 @@ async def _write_booted(uow: UnitOfWork) -> None:
     if groups:
         connection = await uow.connection()
         for columns, rows in groups.items():
-            await connection.execute(_boot_update(columns), rows)
+            await inline_sql.execute_many(connection, _boot_update(columns), rows)
 
 
-def _sync_loaded(
+def sync_loaded(
     session: AsyncSession,
     station_id: str,
     values: Mapping[str, Any],
     *,
     raise_profile: int | None = None,
 ) -> None:
-    """Give a Station row this session already loaded the values a Core UPDATE just wrote."""
+    """Give a Station object this session holds the values a Core UPDATE wrote (or will write
+    at flush): nothing is read for it."""
     sync = session.sync_session
-    loaded = sync.identity_map.get(sync.identity_key(Station, station_id))
+    loaded = sync.identity_map.get(identity_key(Station, station_id))
     if loaded is None:
         return
     for name, value in values.items():
@@ -674,7 +668,7 @@ async def set_connected(
     )
     if not result.rowcount:
         return False
-    _sync_loaded(
+    sync_loaded(
         session,
         station_id,
         _connected_values(ocpp_version, node, at),
@@ -737,7 +731,7 @@ def queue_connected(
         }
     )
     uow.on_flush(_CONNECTS, write_connected)
-    _sync_loaded(
+    sync_loaded(
         uow.session,
         station_id,
         _connected_values(ocpp_version, node, at),
@@ -749,7 +743,7 @@ async def write_connected(uow: UnitOfWork) -> None:
     """Write the connects queued so far (at flush, or before a disconnect of the same batch)."""
     rows: list[dict[str, Any]] | None = uow.lean.pop(_CONNECTS, None)
     if rows:
-        await (await uow.connection()).execute(_CONNECTED, rows)
+        await inline_sql.execute_many(await uow.connection(), _CONNECTED, rows)
 
 
 async def set_disconnected(
@@ -769,7 +763,7 @@ async def set_disconnected(
     result = await _core(session, statement, parameters)
     if not result.rowcount:
         return False
-    _sync_loaded(session, station_id, {"online": False, "connected_node": None})
+    sync_loaded(session, station_id, {"online": False, "connected_node": None})
     return True
 
 
