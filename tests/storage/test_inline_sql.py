@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 
 from joule.storage import inline_sql
 from joule.storage.committer import GroupCommitter
@@ -156,3 +156,21 @@ async def test_a_repeated_name_and_a_literal_are_bound_as_core_binds_them(
     (_, at1, wh1), (_, at2, wh2) = await committer.read(read)
     # Stored exactly alike, as the driver hands them back (no SQLAlchemy result processing).
     assert (at1, wh1) == (at2, wh2)
+
+
+_DELETE = delete(_TX).where(_TX.c.id == bindparam("pk"))
+
+
+async def test_a_statement_of_one_parameter(committer: GroupCommitter) -> None:
+    """One positional parameter: each row still goes to the driver as a one-value sequence."""
+    await _transactions(committer)
+
+    async def remove(uow: UnitOfWork) -> None:
+        await inline_sql.execute_many(await uow.connection(), _DELETE, [{"pk": 2}])
+
+    await committer.run(remove)
+
+    async def ids(uow: UnitOfWork) -> list[int]:
+        return list(await uow.session.scalars(select(Transaction.id)))
+
+    assert await committer.read(ids) == [1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
@@ -44,6 +45,11 @@ class _Compiled:
     expanding: frozenset[str]  # IN parameters whose placeholders are rendered per execution
     # Values the statement carries itself (a literal in an expression, e.g. coalesce(x, 0)).
     literals: Mapping[str, Any]
+    # For execute_many: each distinct name once (a repeated `b_at` is processed once per row),
+    # the processors by position in `unique`, and the positional order picked from it.
+    unique: tuple[str, ...]
+    unique_binds: tuple[tuple[int, Processor], ...]
+    spread: Callable[[list[Any]], tuple[Any, ...]]
 
 
 _COMPILED: dict[tuple[str, int], _Compiled] = {}  # (dialect, id of a module-level statement)
@@ -78,9 +84,32 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     for name in expanding:
         # SQLAlchemy renders an expanding IN as this token until execution; fail loudly if not.
         assert f"(__[POSTCOMPILE_{name}])" in compiled.string, compiled.string
-    found = _COMPILED[key] = _Compiled(compiled.string, names, binds, results, expanding, literals)
+    unique = tuple(dict.fromkeys(names))
+    position = {name: index for index, name in enumerate(unique)}
+    unique_binds = tuple(
+        (position[name], processors[name]) for name in unique if name in processors
+    )
+    found = _COMPILED[key] = _Compiled(
+        compiled.string,
+        names,
+        binds,
+        results,
+        expanding,
+        literals,
+        unique,
+        unique_binds,
+        _picker(tuple(position[name] for name in names)),
+    )
     _KEEP.append(statement)
     return found
+
+
+def _picker(indexes: tuple[int, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """values → the tuple of values at `indexes` (itemgetter, a tuple even for one index)."""
+    if len(indexes) == 1:
+        (index,) = indexes
+        return lambda values: (values[index],)
+    return cast(Callable[[list[Any]], tuple[Any, ...]], itemgetter(*indexes))
 
 
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -124,12 +153,15 @@ async def execute_many(
     if compiled.expanding:
         await connection.execute(statement, [dict(row) for row in rows])
         return
-    pairs = tuple(zip(compiled.names, compiled.binds, strict=True))
-    if compiled.literals:
-        rows = [{**compiled.literals, **row} for row in rows]
-    raw.executemany(
-        compiled.sql, [tuple(p(row[n]) if p else row[n] for n, p in pairs) for row in rows]
-    )
+    # Row by row: each distinct parameter's value (a literal's own), processed once, then spread
+    # into positional order — ~5 µs a row for the connect UPDATE before (its `b_at` three times).
+    literals, unique = compiled.literals, compiled.unique
+    values = [[literals[n] if n in literals else row[n] for n in unique] for row in rows]
+    for index, process in compiled.unique_binds:
+        for row_values in values:
+            row_values[index] = process(row_values[index])
+    spread = compiled.spread
+    raw.executemany(compiled.sql, [spread(row_values) for row_values in values])
 
 
 def executemany_sql(connection: AsyncConnection, sql: str, rows: list[Any]) -> bool:
