@@ -6,8 +6,9 @@ statement (greenlet switch, execution context, cursor and result objects) agains
 SQLite: a batch of one MeterValues paid that four times (T6) and T3's batches once per
 statement. The hot statements here go to the sqlite3 connection itself, compiled once and with
 SQLAlchemy's own bind and result processors, so the stored and read values are exactly what
-Core would store and read. Anywhere else (PostgreSQL, an off-loop read) they take the ordinary
-Core path. ADR 0006 (addendum).
+Core would store and read. Anywhere else (PostgreSQL, an off-loop read) reads take the ordinary
+Core path; writes (execute_many) go as driver SQL with positional rows on any positional dialect
+(asyncpg too), skipping SQLAlchemy's per-row parameter dicts (ADR 0017). ADR 0006 (addendum).
 """
 
 from __future__ import annotations
@@ -144,13 +145,11 @@ async def fetch(
 async def execute_many(
     connection: AsyncConnection, statement: Executable, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """A module-level INSERT/UPDATE/DELETE (built once) for every row of parameters."""
-    raw = inline_driver(connection)
-    if raw is None:
-        await connection.execute(statement, [dict(row) for row in rows])
-        return
-    compiled = _compile(statement, connection.dialect)
-    if compiled.expanding:
+    """A module-level INSERT/UPDATE/DELETE (built once) for every row of parameters: on the
+    inline sqlite3 connection, or as driver SQL (PostgreSQL's asyncpg: positional too), never
+    through SQLAlchemy's per-row parameter processing."""
+    compiled = _compile(statement, connection.dialect) if _positional(connection) else None
+    if compiled is None or compiled.expanding:
         await connection.execute(statement, [dict(row) for row in rows])
         return
     # Row by row: each distinct parameter's value (a literal's own), processed once, then spread
@@ -161,7 +160,17 @@ async def execute_many(
         for row_values in values:
             row_values[index] = process(row_values[index])
     spread = compiled.spread
-    raw.executemany(compiled.sql, [spread(row_values) for row_values in values])
+    bound = [spread(row_values) for row_values in values]
+    raw = inline_driver(connection)
+    if raw is not None:
+        raw.executemany(compiled.sql, bound)
+    else:
+        await connection.exec_driver_sql(compiled.sql, bound)
+
+
+def _positional(connection: AsyncConnection) -> bool:
+    """Whether the dialect binds by position (sqlite3's qmark, asyncpg's $n)."""
+    return bool(connection.dialect.positional)
 
 
 def executemany_sql(connection: AsyncConnection, sql: str, rows: list[Any]) -> bool:
