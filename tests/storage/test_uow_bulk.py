@@ -112,36 +112,3 @@ async def test_tuple_rows_read_back_as_dict_rows_do(committer: GroupCommitter) -
         (None, at, 1, "[2]", None),
         (Decimal("-3"), at + timedelta(seconds=1), 2, "[3]", 2),
     ]
-
-
-async def test_absent_counts_rows_added_since_the_preload(committer: GroupCommitter) -> None:
-    """absent(): preloaded and missing, until the ORM adds it (pending or flushed) or a Core
-    insert is declared with added(); other models' pending objects do not matter."""
-    from joule.storage.models import Evse, Station
-
-    async def work(uow: UnitOfWork) -> list[bool]:
-        seen: list[bool] = []
-        uow.session.add(
-            Station(
-                id="CS-A",
-                registration="accepted",
-                security_profile=1,
-                min_security_profile=0,
-                online=False,
-                quirks={},
-                created_at=datetime(2026, 3, 1, tzinfo=UTC),
-            )
-        )
-        await uow.session.flush()
-        await uow.preload(Evse, [("CS-A", 1), ("CS-A", 2), ("CS-A", 3)])
-        seen.append(uow.absent(Evse, ("CS-A", 1)))  # True: missing at the preload
-        uow.session.add(Evse(station_id="CS-A", evse_id=1))  # pending, not flushed
-        seen.append(uow.absent(Evse, ("CS-A", 1)))  # False
-        seen.append(uow.absent(Evse, ("CS-A", 2)))  # True: another key
-        await uow.session.flush()
-        seen.append(uow.absent(Evse, ("CS-A", 1)))  # False: flushed, in the identity map
-        uow.added(Evse, ("CS-A", 3))
-        seen.append(uow.absent(Evse, ("CS-A", 3)))  # False: declared by its Core writer
-        return seen
-
-    assert await committer.run(work) == [True, False, True, False, False]

@@ -148,7 +148,8 @@ async def execute_many(
     """A module-level INSERT/UPDATE/DELETE (built once) for every row of parameters: on the
     inline sqlite3 connection, or as driver SQL (PostgreSQL's asyncpg: positional too), never
     through SQLAlchemy's per-row parameter processing."""
-    compiled = _compile(statement, connection.dialect) if _positional(connection) else None
+    # Positional dialects only (sqlite3's qmark, asyncpg's $n): rows go as tuples.
+    compiled = _compile(statement, connection.dialect) if connection.dialect.positional else None
     if compiled is None or compiled.expanding:
         await connection.execute(statement, [dict(row) for row in rows])
         return
@@ -166,11 +167,6 @@ async def execute_many(
         raw.executemany(compiled.sql, bound)
     else:
         await connection.exec_driver_sql(compiled.sql, bound)
-
-
-def _positional(connection: AsyncConnection) -> bool:
-    """Whether the dialect binds by position (sqlite3's qmark, asyncpg's $n)."""
-    return bool(connection.dialect.positional)
 
 
 def executemany_sql(connection: AsyncConnection, sql: str, rows: list[Any]) -> bool:

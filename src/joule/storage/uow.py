@@ -108,7 +108,7 @@ def identity_key(model: type[Base], key: Any) -> tuple[Any, ...]:
     return (identity_class, _key(key), None)
 
 
-# Session.info key: the objects added to the session, by class (for UnitOfWork.absent).
+# Session.info key: the objects added to the session, by class (UnitOfWork.added_objects).
 _ADDED = "joule.uow.added"
 
 
@@ -138,8 +138,6 @@ class UnitOfWork:
         self._bulk_rows: dict[tuple[type[Base], tuple[str, ...]], list[tuple[Any, ...]]] = {}
         # The session's identity map holds clean objects weakly: keep preloaded rows alive.
         self._preloaded: list[Base] = []
-        # Keys a preload asked for and did not find (absent() tells callers without SQL).
-        self._missing: dict[type[Base], set[Any]] = {}
 
     async def preload(self, model: type[Base], keys: Collection[Any]) -> None:
         """Load rows by primary key in one query, so later gets in this unit need no SQL."""
@@ -152,41 +150,12 @@ class UnitOfWork:
         with self.session.no_autoflush:
             rows = list(await self.session.scalars(select(model).where(key.in_(list(keys)))))
             self._preloaded.extend(rows)
-        mapper = inspect(model)
-        found = {_key(mapper.primary_key_from_instance(row)) for row in rows}
-        self._missing.setdefault(model, set()).update(k for k in keys if _key(k) not in found)
-
-    def absent(self, model: type[Base], key: Any) -> bool:
-        """True when a preload of this unit found no row under `key` and none was added since.
-
-        A row added through the ORM counts as soon as it is flushed (or pending); one inserted
-        with a Core statement counts only once the caller says so with added().
-        """
-        missing = self._missing.get(model)
-        if not missing or key not in missing:
-            return False
-        sync = self.session.sync_session
-        if identity_key(model, key) in sync.identity_map:
-            return False
-        # Only this model's objects added in this session are looked at (not every pending
-        # object of the batch: a storm's batch holds thousands, T7).
-        wanted = _key(key)
-        return not any(
-            obj in sync.new and _key(inspect(obj).mapper.primary_key_from_instance(obj)) == wanted
-            for obj in self.added_objects(model)
-        )
 
     def added_objects(self, model: type[B]) -> list[B]:
         """The objects of `model` added to this unit's session (through the ORM), in order;
         flushed ones included."""
         added: list[B] = self.session.sync_session.info.get(_ADDED, {}).get(model, [])
         return added
-
-    def added(self, model: type[Base], key: Any) -> None:
-        """A row now exists under `key` (inserted by a Core statement): it is no longer absent."""
-        missing = self._missing.get(model)
-        if missing is not None:
-            missing.discard(key)
 
     def loaded(self, model: type[B], key: Any) -> B | None:
         """The row this unit already holds by primary key (preloaded), without SQL; else None.
