@@ -779,11 +779,15 @@ _TOUCH = (
 
 
 async def touch_last_seen(session: AsyncSession, seen: Mapping[str, datetime]) -> None:
-    """Move last_seen forward for many stations in one executemany (never backwards)."""
+    """Move last_seen forward for many stations in one executemany (never backwards).
+
+    Through inline_sql: every station that sent a frame is touched every half second, ~2 000
+    rows a second in T2/T3, and Core's executemany (a processed dict per row) cost ~7 µs a row.
+    """
     if not seen:
         return
     rows = [{"b_id": station_id, "b_seen": at} for station_id, at in sorted(seen.items())]
-    await session.execute(_TOUCH, rows)
+    await inline_sql.execute_many(await session.connection(), _TOUCH, rows)
 
 
 def add_connection_audit(
