@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.domain.helpers import T0, V16, add_station, handle, rows
 
 from joule.domain.alerting import rules, service
@@ -18,7 +19,9 @@ from joule.domain.station import service as stations
 from joule.kit.clock import FixedClock
 from joule.kit.errors import Conflict, Invalid, NotFound
 from joule.storage.committer import GroupCommitter
+from joule.storage.db import session_factory
 from joule.storage.models import Alert
+from joule.storage.repositories import alert as alert_repo
 from joule.storage.uow import UnitOfWork
 
 
@@ -54,6 +57,58 @@ async def test_one_alert_per_rule_and_target_until_it_resolves(committer: GroupC
     back = await reconcile(committer, finding(), finding("CS-1/2/1"), minutes=3)
     assert [c.event for c in back] == ["alert.raised"]
     assert [a.state for a in await rows(committer, Alert)] == ["resolved", "open", "open"]
+
+
+async def test_a_raise_the_database_already_holds_is_skipped(committer: GroupCommitter) -> None:
+    # What a sibling worker's commit looks like to a unit whose own check came too late: the
+    # conflicting insert is skipped (ux_alerts_unresolved, ON CONFLICT DO NOTHING), not failed.
+    [raised] = await reconcile(committer, finding())
+
+    async def insert_again(uow: UnitOfWork) -> tuple[list[Alert], list[Alert]]:
+        values = {
+            "rule": rules.CONNECTOR_FAULTED,
+            "severity": "critical",
+            "state": "open",
+            "message": "Faulted",
+            "details": {"n": 1},
+            "raised_at": T0,
+            "last_seen_at": T0,
+        }
+        same = await alert_repo.insert_unless_unresolved(
+            uow.session, [{**values, "target": "CS-1/1/1"}]
+        )
+        other = await alert_repo.insert_unless_unresolved(
+            uow.session, [{**values, "target": "CS-1/1/1"}, {**values, "target": "CS-1/9/1"}]
+        )
+        return same, other
+
+    same, other = await committer.run(insert_again)
+    assert same == []
+    assert [(a.target, a.details) for a in other] == [("CS-1/9/1", {"n": 1})]
+    assert [(a.id, a.target) for a in await rows(committer, Alert)] == [
+        (raised.alert["id"], "CS-1/1/1"),
+        (other[0].id, "CS-1/9/1"),
+    ]
+
+
+@pytest.mark.postgres
+async def test_two_evaluators_at_once_raise_one_alert(
+    committer: GroupCommitter, engine: AsyncEngine
+) -> None:
+    # Two workers (or nodes) reconcile the same finding in transactions that overlap: both
+    # plans say "raise", both re-checks see nothing committed. The second insert waits for the
+    # first transaction, then finds the alert and raises nothing.
+    sessions = session_factory(engine)
+    async with sessions() as first, sessions() as second:
+        raised = await service.reconcile(UnitOfWork(first), [finding()], now=T0)
+        racing = asyncio.create_task(service.reconcile(UnitOfWork(second), [finding()], now=T0))
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # held by the first transaction's uncommitted row
+        await first.commit()
+        assert await racing == []
+        await second.commit()
+    assert [c.event for c in raised] == ["alert.raised"]
+    assert len(await rows(committer, Alert)) == 1
 
 
 async def test_acknowledge(committer: GroupCommitter) -> None:

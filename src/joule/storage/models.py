@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -712,6 +713,10 @@ class AlertRule(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# The predicate of ux_alerts_unresolved (and of its ON CONFLICT target: repositories/alert.py).
+ALERT_UNRESOLVED_SQL = "state <> 'resolved'"
+
+
 class Alert(Base):
     """A raised alert: at most one not-yet-resolved alert per (rule, target)."""
 
@@ -719,6 +724,18 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_rule_target_state", "rule", "target", "state"),
         Index("ix_alerts_state_raised", "state", "raised_at"),
+        # The "one unresolved alert" rule, kept by the database: evaluators on several workers
+        # or nodes that find the same condition at once cannot both raise it (PostgreSQL runs
+        # their transactions side by side; the re-check inside the write does not see the
+        # other's uncommitted row).
+        Index(
+            "ux_alerts_unresolved",
+            "rule",
+            "target",
+            unique=True,
+            sqlite_where=text(ALERT_UNRESOLVED_SQL),
+            postgresql_where=text(ALERT_UNRESOLVED_SQL),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     rule: Mapped[str] = mapped_column(String(48))

@@ -445,26 +445,27 @@ async def apply_plan(uow: UnitOfWork, plan: AlertPlan, *, now: datetime) -> list
         session, [(i, f.message[:500], f.details) for i, f in plan.reworded], now
     )
     await repo.refresh_alerts(session, plan.refreshed, now)
+    await session.flush()  # the resolutions above, before the inserts below look at states
     taken = await repo.unresolved_keys(session, [f.key for f in plan.raised])
-    new_rows: list[Alert] = []
-    for found in plan.raised:
-        if found.key in taken:
-            continue
-        row = Alert(
-            rule=found.rule,
-            target=found.target,
-            station_id=found.station_id,
-            site_id=found.site_id,
-            severity=found.severity,
-            state=OPEN,
-            message=found.message[:500],
-            details=found.details,
-            raised_at=now,
-            last_seen_at=now,
-        )
-        session.add(row)
-        new_rows.append(row)
-    await session.flush()  # ids for the raised alerts
+    new_rows = await repo.insert_unless_unresolved(
+        session,
+        [
+            {
+                "rule": found.rule,
+                "target": found.target,
+                "station_id": found.station_id,
+                "site_id": found.site_id,
+                "severity": found.severity,
+                "state": OPEN,
+                "message": found.message[:500],
+                "details": found.details,
+                "raised_at": now,
+                "last_seen_at": now,
+            }
+            for found in plan.raised
+            if found.key not in taken
+        ],
+    )
     changes.extend(AlertChanged("alert.raised", alert_view(row), now) for row in new_rows)
     for change in changes:
         uow.emit(change)

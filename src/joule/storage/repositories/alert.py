@@ -17,11 +17,14 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from joule.storage.models import (
+    ALERT_UNRESOLVED_SQL,
     Alert,
     AlertRule,
     AlertSubscription,
@@ -263,6 +266,38 @@ async def unresolved_keys(
         Alert.state.in_(UNRESOLVED),
     )
     return {(rule, target) for rule, target in (await session.execute(query)).all()}
+
+
+async def insert_unless_unresolved(
+    session: AsyncSession, values: Sequence[dict[str, Any]]
+) -> list[Alert]:
+    """Insert these alerts, each unless its (rule, target) has an unresolved alert by now.
+
+    ON CONFLICT DO NOTHING on ux_alerts_unresolved: an alert another evaluator (a sibling
+    worker, another node) raised in a transaction running beside this one is skipped when it
+    commits, instead of failing the whole unit or raising the alert twice. Returns the inserted
+    rows, in order.
+    """
+    if not values:
+        return []
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Alert)
+        .on_conflict_do_nothing(
+            index_elements=[Alert.rule, Alert.target], index_where=text(ALERT_UNRESOLVED_SQL)
+        )
+        .returning(Alert.id)
+    )
+    ids = [
+        inserted
+        for row in values
+        if (inserted := (await session.execute(statement, row)).scalar_one_or_none()) is not None
+    ]
+    if not ids:
+        return []
+    found = {a.id: a for a in await session.scalars(select(Alert).where(Alert.id.in_(ids)))}
+    return [found[i] for i in ids]
 
 
 _REFRESH = (
