@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from joule.kit.pacing import Pacer
 from joule.storage.db import QUICK_READ, WRITE_INTENT
 from joule.storage.models import Base
-from joule.storage.sqlite_inline import _Sqlite3Connection, begin_immediate, commit
+from joule.storage.sqlite_inline import Sqlite3Connection, begin_immediate, commit
 from joule.storage.uow import BatchLoader, UnitOfWork
 
 T = TypeVar("T")
@@ -307,7 +307,7 @@ class GroupCommitter:
             await session.close()
             await owner.close()
             raise
-        sqlite = raw if isinstance(raw, _Sqlite3Connection) else None
+        sqlite = raw if isinstance(raw, Sqlite3Connection) else None
         self._held = _Held(owner, session, sqlite)
         return self._held
 
@@ -367,7 +367,7 @@ class _Attempt:
 class _Held:
     owner: AsyncConnection  # checked out of the pool for the committer's life
     session: AsyncSession  # bound to it
-    sqlite: _Sqlite3Connection | None  # the driver connection, on SQLite
+    sqlite: Sqlite3Connection | None  # the driver connection, on SQLite
 
 
 async def _run_items(uow: UnitOfWork, items: list[_Item[Any]]) -> list[Any]:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from joule.storage.sqlite_inline import _Sqlite3Connection
+from joule.storage.sqlite_inline import Sqlite3Connection
 
 Processor = Callable[[Any], Any]
 
@@ -32,7 +32,7 @@ Processor = Callable[[Any], Any]
 def inline_driver(connection: AsyncConnection) -> sqlite3.Connection | None:
     """The sqlite3 connection under `connection` while it runs inline; else None."""
     raw = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    if isinstance(raw, _Sqlite3Connection) and raw.inline:
+    if isinstance(raw, Sqlite3Connection) and raw.inline:
         return raw
     return None
 

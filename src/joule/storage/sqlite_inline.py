@@ -52,7 +52,7 @@ async def _yield() -> None:
     """An awaitable that completes at once."""
 
 
-class _Sqlite3Connection(sqlite3.Connection):
+class Sqlite3Connection(sqlite3.Connection):
     """sqlite3 with its own worker thread (created on first use) and the inline flag.
 
     One thread per connection, not a shared pool: a BEGIN IMMEDIATE waiting for a lock must
@@ -99,7 +99,7 @@ class _Sqlite3Connection(sqlite3.Connection):
             self._worker = None
 
 
-async def begin_immediate(connection: _Sqlite3Connection) -> None:
+async def begin_immediate(connection: Sqlite3Connection) -> None:
     """BEGIN IMMEDIATE on the raw connection (the committer's held writer, ADR 0016): inline
     when the lock is free, else waiting for it (busy_timeout) on the worker thread."""
     if connection.in_transaction:
@@ -109,7 +109,7 @@ async def begin_immediate(connection: _Sqlite3Connection) -> None:
         await loop.run_in_executor(connection.worker(), connection.execute, "BEGIN IMMEDIATE")
 
 
-async def commit(connection: _Sqlite3Connection) -> None:
+async def commit(connection: Sqlite3Connection) -> None:
     """COMMIT on the worker thread: with synchronous=FULL it returns only after fsync."""
     await asyncio.get_running_loop().run_in_executor(connection.worker(), connection.commit)
 
@@ -119,9 +119,9 @@ class InlineCursor(sqlite3.Cursor):
 
     _buffered: deque[Any] | None = None  # rows fetched on the worker thread
 
-    def _owner(self) -> _Sqlite3Connection:
+    def _owner(self) -> Sqlite3Connection:
         connection = self.connection
-        assert isinstance(connection, _Sqlite3Connection)
+        assert isinstance(connection, Sqlite3Connection)
         return connection
 
     def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
@@ -191,9 +191,9 @@ class InlineConnection(AdaptedConnection):
     __slots__ = ("dbapi",)
 
     # A sync sqlite3 connection where the base class expects an asyncio driver's.
-    _connection: _Sqlite3Connection  # type: ignore[assignment]
+    _connection: Sqlite3Connection  # type: ignore[assignment]
 
-    def __init__(self, dbapi: Any, connection: _Sqlite3Connection) -> None:
+    def __init__(self, dbapi: Any, connection: Sqlite3Connection) -> None:
         self.dbapi = dbapi
         self._connection = connection
 
@@ -257,9 +257,9 @@ class InlineSQLiteDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # Used by one coroutine at a time (the pool hands a connection to one session), from the
         # loop thread and the worker thread, never both at once.
         kwargs["check_same_thread"] = False
-        kwargs["factory"] = _Sqlite3Connection
+        kwargs["factory"] = Sqlite3Connection
         connection = sqlite3.connect(*args, **kwargs)
-        assert isinstance(connection, _Sqlite3Connection)
+        assert isinstance(connection, Sqlite3Connection)
         return InlineConnection(self, connection)
 
 
