@@ -445,8 +445,8 @@ async def apply_plan(uow: UnitOfWork, plan: AlertPlan, *, now: datetime) -> list
         session, [(i, f.message[:500], f.details) for i, f in plan.reworded], now
     )
     await repo.refresh_alerts(session, plan.refreshed, now)
-    await session.flush()  # the resolutions above, before the inserts below look at states
-    taken = await repo.unresolved_keys(session, [f.key for f in plan.raised])
+    # A finding raised since the plan's read (by another worker's or node's evaluator) is
+    # skipped by the insert itself (ADR 0018).
     new_rows = await repo.insert_unless_unresolved(
         session,
         [
@@ -463,7 +463,6 @@ async def apply_plan(uow: UnitOfWork, plan: AlertPlan, *, now: datetime) -> list
                 "last_seen_at": now,
             }
             for found in plan.raised
-            if found.key not in taken
         ],
     )
     changes.extend(AlertChanged("alert.raised", alert_view(row), now) for row in new_rows)

@@ -251,23 +251,6 @@ async def unresolved_of(session: AsyncSession, alert_ids: Collection[int]) -> Se
     return (await session.execute(query)).scalars().all()
 
 
-async def unresolved_keys(
-    session: AsyncSession, keys: Collection[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """The (rule, target) pairs among `keys` that have an unresolved alert now."""
-    if not keys:
-        return set()
-    by_rule: dict[str, set[str]] = {}
-    for rule, target in keys:
-        by_rule.setdefault(rule, set()).add(target)
-    # One (rule, target IN …) term per rule: each is a range of ix_alerts_rule_target_state.
-    query = select(Alert.rule, Alert.target).where(
-        or_(*(and_(Alert.rule == r, Alert.target.in_(sorted(t))) for r, t in by_rule.items())),
-        Alert.state.in_(UNRESOLVED),
-    )
-    return {(rule, target) for rule, target in (await session.execute(query)).all()}
-
-
 async def insert_unless_unresolved(
     session: AsyncSession, values: Sequence[dict[str, Any]]
 ) -> list[Alert]:
