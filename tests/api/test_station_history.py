@@ -82,7 +82,61 @@ async def test_heartbeats_are_logged_once_a_minute_per_station(
         ("s20", "out"),
         ("h60", "in"),
         ("h60", "out"),
-        ("h61", "out"),  # an error is always logged, even to a heartbeat left out
+        ("h61", "in"),  # an error is always logged, with the CALL it answers (ADR 0019)
+        ("h61", "out"),
+    ]
+
+
+async def test_routine_meter_values_once_a_minute_and_every_exchange_that_is_not(
+    operator: httpx.AsyncClient, viewer: httpx.AsyncClient, committer: GroupCommitter
+) -> None:
+    """MeterValues like Heartbeat, each on its own clock; a repaired frame, an error, a frame
+    that came between CALL and answer and an unanswered CALL at stop are always logged."""
+    await add_station(operator, "CS-MV")
+    clock = FixedClock(NOW)
+    recorder = ActivityRecorder(
+        committer, clock, touch_last_seen=station_service.touch_last_seen, log_limit=100
+    )
+
+    def call(second: int, message_id: str, action: str = "MeterValues") -> None:
+        clock.set(NOW + timedelta(seconds=second))
+        recorder.frame("CS-MV", "in", 2, message_id, action, f'[2,"{message_id}","{action}",{{}}]')
+
+    def answer(message_id: str, *, repaired: bool = False) -> None:
+        text = f'[3,"{message_id}",{{}}]'
+        recorder.frame("CS-MV", "out", 3, message_id, "MeterValues", text, repaired)
+
+    call(0, "m0")
+    answer("m0")  # logged: the first
+    call(1, "h1", "Heartbeat")
+    answer("h1")  # logged: the first heartbeat (its own clock)
+    call(5, "m5")
+    answer("m5")  # not
+    call(10, "m10")
+    answer("m10", repaired=True)  # logged: the frame needed a repair
+    call(15, "m15")
+    await recorder.flush()  # a flush between a held CALL and its answer decides nothing
+    answer("m15")  # not
+    call(20, "m20")
+    recorder.frame("CS-MV", "out", 2, "c1", "Reset", '[2,"c1","Reset",{"type":"Soft"}]')
+    answer("m20")  # logged: a CSMS CALL went out in between, the log keeps the order
+    recorder.frame("CS-MV", "in", 3, "c1", None, '[3,"c1",{"status":"Accepted"}]')
+    call(30, "m30")  # never answered: logged when the recorder stops (a drain)
+    await recorder.stop()
+    body = (await viewer.get("/stations/CS-MV/messages", params={"limit": 50})).json()
+    logged = [(m["message_id"], m["direction"]) for m in reversed(body["items"])]
+    assert logged == [
+        ("m0", "in"),
+        ("m0", "out"),
+        ("h1", "in"),
+        ("h1", "out"),
+        ("m10", "in"),
+        ("m10", "out"),
+        ("m20", "in"),
+        ("c1", "out"),
+        ("m20", "out"),
+        ("c1", "in"),
+        ("m30", "in"),
     ]
 
 

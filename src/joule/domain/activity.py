@@ -22,12 +22,16 @@ from joule.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_LOGGED_FRAME = 8192  # characters of a frame kept in the log
-# A Heartbeat and its answer are logged at most once per this many seconds per station. Last seen
-# is kept for every frame; a logged heartbeat shows the station's cadence; a station heartbeating
-# faster than this (misconfigured, or a flood) would otherwise fill its bounded log with nothing
-# else and cost two rows per message (T2: ~15 % of a Heartbeat's CPU).
-HEARTBEAT_LOG_EVERY_S = 60.0
-_HEARTBEAT = "Heartbeat"
+# A routine exchange of these actions is logged at most once per this many seconds per station
+# (ADR 0019). Last seen is kept for every frame. A Heartbeat or MeterValues flood would otherwise
+# fill a station's bounded log with nothing else — at 10 s sampling a charging connector's meter
+# values push its boots, status reports, transactions and commands out of a 1 000-row log in
+# under 1.5 h — and the log's copy of a MeterValues is the costliest write of the message (two
+# rows, 1.3 kB of frame: ~12 % of its CPU, T3) while its samples are stored as sent in its
+# MeterValue rows (ADR 0015). An exchange answered by anything but a CALLRESULT, or whose frame
+# needed a quirk repair, is always logged, CALL and answer.
+QUIET_LOG_EVERY_S = 60.0
+QUIET_ACTIONS = frozenset({"Heartbeat", "MeterValues"})
 _TOUCH_CHUNK = 100  # last-seen updates per unit of work (inline on SQLite: ~1–2 ms each)
 _LOG_CHUNK = 100  # message-log rows per unit of work
 _PRUNE_CHUNK = 50  # stations per message-log prune unit
@@ -73,8 +77,10 @@ class ActivityRecorder:
         # writer nothing every minute after it, and a log holds at most limit + limit/10 rows.
         self._logged: Counter[str] = Counter()
         self._slack = max(1, log_limit // 10)
-        self._heartbeat_logged: dict[str, datetime] = {}  # station → last heartbeat logged
-        self._heartbeat_skipped: set[str] = set()  # stations whose current heartbeat was not
+        # (station, action) → when a routine exchange of that action was last logged.
+        self._quiet_logged: dict[tuple[str, str], datetime] = {}
+        # station → the row of its CALL that stays out of the log if its answer is routine.
+        self._held: dict[str, tuple[Any, ...]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def frame(
@@ -85,43 +91,57 @@ class ActivityRecorder:
         message_id: str,
         action: str | None,
         text: str,
+        repaired: bool = False,
     ) -> None:
-        """Record one frame (cheap: appends to a buffer)."""
+        """Record one frame (cheap: appends to a buffer). `repaired`: an answer to a CALL whose
+        frame Joule had to repair (a tolerated quirk) — such an exchange is always logged."""
         now = self._clock.now()
         if direction == "in":
             self._seen[station_id] = now
         if self._limit <= 0:
             return
-        if action == _HEARTBEAT and self._heartbeat_quiet(station_id, message_type, now):
+        held = self._held.pop(station_id, None) if self._held else None
+        if held is not None:
+            if message_type == 3 and not repaired and held[3] == message_id[:64]:
+                return  # its routine answer: neither frame is logged
+            # Answered by an error, repaired, or another frame came first: the CALL is logged,
+            # in its place before this frame.
+            self._rows.append(held)
+        row = (
+            station_id,
+            direction,
+            message_type,
+            message_id[:64],
+            action,
+            self._loggable(action, message_type, text),
+            now,
+        )  # MESSAGE_LOG_KEYS order
+        if (
+            message_type == 2
+            and direction == "in"
+            and action in QUIET_ACTIONS
+            and self._quiet(station_id, action, now)
+        ):
+            self._held[station_id] = row  # decided by its answer
             return
+        self._rows.append(row)
+
+    @staticmethod
+    def _loggable(action: str | None, message_type: int, text: str) -> str:
         text = _masked(action, message_type, text)
-        # A row in MESSAGE_LOG_KEYS order.
-        self._rows.append(
-            (
-                station_id,
-                direction,
-                message_type,
-                message_id[:64],
-                action,
-                text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…",
-                now,
-            )
-        )
+        return text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…"
 
-    def _heartbeat_quiet(self, station_id: str, message_type: int, now: datetime) -> bool:
-        """Whether this Heartbeat frame stays out of the log (see HEARTBEAT_LOG_EVERY_S).
+    def _quiet(self, station_id: str, action: str, now: datetime) -> bool:
+        """Whether a routine exchange of `action` now may stay out of the log (QUIET_LOG_EVERY_S).
 
-        The station's CALL decides; our CALLRESULT to it follows the same decision, so the log
-        never holds a heartbeat answer without its CALL.
+        The station's CALL decides; the answer to a CALL left out follows the same decision
+        unless it is an error or the frame needed repair.
         """
-        if message_type != 2:
-            return station_id in self._heartbeat_skipped
-        last = self._heartbeat_logged.get(station_id)
-        if last is not None and 0 <= (now - last).total_seconds() < HEARTBEAT_LOG_EVERY_S:
-            self._heartbeat_skipped.add(station_id)
+        key = (station_id, action)
+        last = self._quiet_logged.get(key)
+        if last is not None and 0 <= (now - last).total_seconds() < QUIET_LOG_EVERY_S:
             return True
-        self._heartbeat_logged[station_id] = now
-        self._heartbeat_skipped.discard(station_id)
+        self._quiet_logged[key] = now
         return False
 
     async def start(self) -> None:
@@ -134,6 +154,9 @@ class ActivityRecorder:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        # CALLs still held were never answered (the drain): the station resends them, log them.
+        self._rows.extend(self._held.values())
+        self._held.clear()
         await self.flush()
 
     async def flush(self) -> None:

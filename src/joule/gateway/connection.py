@@ -209,7 +209,8 @@ class StationConnection:
         if call.action == _BOOT:
             self._note_boot_status(str(response.get("status")))
         text = encode_result(call.message_id, response)
-        self._observe("out", 3, call.message_id, call.action, text)
+        # A repaired frame (a tolerated quirk) is always logged whole (ADR 0019).
+        self._observe("out", 3, call.message_id, call.action, text, request.repaired)
         await self._send(text)
 
     async def _boot_contradicts_certificate(self, request: InboundRequest) -> bool:
@@ -320,12 +321,20 @@ class StationConnection:
             log.info("station %s: socket closed before a frame could be sent", self.station_id)
 
     def _observe(
-        self, direction: str, mtype: int, message_id: str, action: str | None, text: str
+        self,
+        direction: str,
+        mtype: int,
+        message_id: str,
+        action: str | None,
+        text: str,
+        repaired: bool = False,
     ) -> None:
         if log.isEnabledFor(logging.DEBUG):  # checked first: no dict per frame otherwise
             extra = {"message_id": message_id, "action": action}
             log.debug("%s frame, type %d", direction, mtype, extra=extra)
         try:
-            self._observer.frame(self.station_id, direction, mtype, message_id, action, text)
+            self._observer.frame(
+                self.station_id, direction, mtype, message_id, action, text, repaired
+            )
         except Exception:
             log.exception("frame observer failed")

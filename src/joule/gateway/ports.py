@@ -58,4 +58,5 @@ class FrameObserver(Protocol):
         message_id: str,
         action: str | None,
         text: str,
+        repaired: bool = False,
     ) -> None: ...

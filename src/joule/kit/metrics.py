@@ -167,6 +167,7 @@ class _Observer(Protocol):
         message_id: str,
         action: str | None,
         text: str,
+        repaired: bool = False,
     ) -> None: ...
 
 
@@ -205,6 +206,7 @@ class MeteredObserver:
         message_id: str,
         action: str | None,
         text: str,
+        repaired: bool = False,
     ) -> None:
         """Count the frame and pass it on."""
         raw = (direction, message_type, action)
@@ -216,7 +218,7 @@ class MeteredObserver:
                 self._keys[raw] = key
         counts = self._counts
         counts[key] = counts.get(key, 0) + 1
-        self._inner.frame(station_id, direction, message_type, message_id, action, text)
+        self._inner.frame(station_id, direction, message_type, message_id, action, text, repaired)
 
 
 class MeteredSink:

@@ -29,6 +29,11 @@ class InboundRequest:
     quirks: tuple[str, ...]  # quirk names applied (log and count per station model)
     stripped: tuple[str, ...]  # paths of unknown properties removed in lenient mode
 
+    @property
+    def repaired(self) -> bool:
+        """Whether the payload is not the frame as sent (a quirk repaired, a property stripped)."""
+        return bool(self.quirks or self.stripped)
+
 
 # Scenario 27: "transaction messages must never be lost to strict mode". A CALLERROR makes the
 # station retry and finally discard them (C16 §3.7.1, P2 E13.FR.03), so for these the strict
