@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from joule.storage.binds import bind_processor
 from joule.storage.sqlite_inline import Sqlite3Connection
 
 Processor = Callable[[Any], Any]
@@ -70,7 +71,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     # its typed parameters, as SQLAlchemy's own execution does.
     processors: dict[str, Processor] = {}
     for parameter, name in compiled.bind_names.items():
-        process = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+        process = bind_processor(parameter.type, dialect)
         if process is not None:
             processors.setdefault(name, process)
     binds = tuple(processors.get(name) for name in names)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from joule.storage import inline_sql
+from joule.storage.binds import bind_processor
 from joule.storage.models import Base
 
 B = TypeVar("B", bound=Base)
@@ -39,9 +40,7 @@ class _CompiledInsert:
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         positional = bool(compiled.positional)
         order = tuple(compiled.positiontup or ()) if positional else keys
-        processors = tuple(
-            table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in order
-        )
+        processors = tuple(bind_processor(table.c[key].type, dialect) for key in order)
         return cls(str(compiled), order, processors, positional)
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
