@@ -51,6 +51,22 @@ def _masked(action: str | None, message_type: int, text: str) -> str:
         return "[unreadable frame withheld]"
 
 
+def _row(
+    station_id: str,
+    direction: str,
+    message_type: int,
+    message_id: str,
+    action: str | None,
+    text: str,
+    at: datetime,
+) -> tuple[Any, ...]:
+    """A message-log row in MESSAGE_LOG_KEYS order: secrets masked, the frame bounded."""
+    text = _masked(action, message_type, text)
+    if len(text) > MAX_LOGGED_FRAME:
+        text = text[:MAX_LOGGED_FRAME] + "…"
+    return (station_id, direction, message_type, message_id[:64], action, text, at)
+
+
 class ActivityRecorder:
     """Buffers frames for the bounded per-station message log and last-seen times."""
 
@@ -80,7 +96,7 @@ class ActivityRecorder:
         # (station, action) → when a routine exchange of that action was last logged.
         self._quiet_logged: dict[tuple[str, str], datetime] = {}
         # station → the row of its CALL that stays out of the log if its answer is routine.
-        self._held: dict[str, tuple[Any, ...]] = {}
+        self._held: dict[str, tuple[str, str, str, datetime]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def frame(
@@ -102,34 +118,21 @@ class ActivityRecorder:
             return
         held = self._held.pop(station_id, None) if self._held else None
         if held is not None:
-            if message_type == 3 and not repaired and held[3] == message_id[:64]:
+            if message_type == 3 and not repaired and held[0] == message_id:
                 return  # its routine answer: neither frame is logged
             # Answered by an error, repaired, or another frame came first: the CALL is logged,
             # in its place before this frame.
-            self._rows.append(held)
-        row = (
-            station_id,
-            direction,
-            message_type,
-            message_id[:64],
-            action,
-            self._loggable(action, message_type, text),
-            now,
-        )  # MESSAGE_LOG_KEYS order
+            self._rows.append(_row(station_id, "in", 2, *held))
         if (
             message_type == 2
             and direction == "in"
             and action in QUIET_ACTIONS
             and self._quiet(station_id, action, now)
         ):
-            self._held[station_id] = row  # decided by its answer
+            # Decided by its answer; the row is only built if it is logged after all.
+            self._held[station_id] = (message_id, action, text, now)
             return
-        self._rows.append(row)
-
-    @staticmethod
-    def _loggable(action: str | None, message_type: int, text: str) -> str:
-        text = _masked(action, message_type, text)
-        return text if len(text) <= MAX_LOGGED_FRAME else text[:MAX_LOGGED_FRAME] + "…"
+        self._rows.append(_row(station_id, direction, message_type, message_id, action, text, now))
 
     def _quiet(self, station_id: str, action: str, now: datetime) -> bool:
         """Whether a routine exchange of `action` now may stay out of the log (QUIET_LOG_EVERY_S).
@@ -155,7 +158,7 @@ class ActivityRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         # CALLs still held were never answered (the drain): the station resends them, log them.
-        self._rows.extend(self._held.values())
+        self._rows.extend(_row(station, "in", 2, *held) for station, held in self._held.items())
         self._held.clear()
         await self.flush()
 
