@@ -48,7 +48,11 @@ class CallSink(Protocol):
 
 
 class FrameObserver(Protocol):
-    """Sees every frame in both directions (message log, metrics, last seen). Must not block."""
+    """Sees every frame in both directions (message log, metrics, last seen). Must not block.
+
+    `repaired` is set on Joule's CALLRESULT to a CALL whose frame the gateway had to repair
+    (a tolerated quirk, a stripped property): the log keeps such an exchange whole (ADR 0019).
+    """
 
     def frame(
         self,
