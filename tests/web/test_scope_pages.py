@@ -110,7 +110,9 @@ async def fleet(joule: Joule, api: httpx.AsyncClient) -> AsyncIterator[Fleet]:
         items = (await api.get("/alerts", params={"station_id": "SCOPE-A"})).json()["items"]
         return [i for i in items if i["state"] == "open"]
 
-    [alert] = await eventually(raised)
+    # The status event wakes the evaluator; on a loaded CI box (both suites side by side) that
+    # took over 5 s once. 20 s also covers a missed wake-up: the periodic pass is every 15 s.
+    [alert] = await eventually(raised, timeout=20.0)
     found = (await api.get("/transactions", params={"station_id": "SCOPE-A"})).json()["items"]
     assert len(found) == 1
     await created(
