@@ -96,7 +96,8 @@ class ActivityRecorder:
         self._slack = max(1, log_limit // 10)
         # (station, action) → when a routine exchange of that action was last logged.
         self._quiet_logged: dict[tuple[str, str], datetime] = {}
-        # station → the row of its CALL that stays out of the log if its answer is routine.
+        # station → its CALL held back (message id, action, text, time): the row is built only
+        # if the answer is not routine.
         self._held: dict[str, tuple[str, str, str, datetime]] = {}
         self._task: asyncio.Task[None] | None = None
 

@@ -24,10 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from joule.storage.binds import bind_processor
+from joule.storage.binds import Processor, bind_processor
 from joule.storage.sqlite_inline import Sqlite3Connection
-
-Processor = Callable[[Any], Any]
 
 
 def inline_driver(connection: AsyncConnection) -> sqlite3.Connection | None:
