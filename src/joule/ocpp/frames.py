@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import orjson
 
 from joule.ocpp.errors import ErrorKind, OcppError, error_code
+from joule.ocpp.typed import meter_values_call_16
 from joule.ocpp.versions import OcppVersion
 
 CALL = 2
@@ -39,6 +40,9 @@ class Call:
     message_id: str
     action: str
     payload: dict[str, Any]
+    # Decoded by ocpp/typed.py: certainly valid against the strict schema as sent, so the
+    # inbound checks skip the quirk room and the validator (inbound._checked).
+    validated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,10 @@ def _error_parts(
 
 def decode_frame(version: OcppVersion, data: str | bytes) -> Frame:
     """Parse one WebSocket text message into a frame, or raise FrameError / IgnoredFrame."""
+    if version is OcppVersion.V16:
+        typed = meter_values_call_16(data)  # T3: parse and validate the hottest CALL at once
+        if typed is not None:
+            return Call(typed[0], "MeterValues", typed[1], validated=True)
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")

@@ -46,6 +46,9 @@ TRANSACTION_MESSAGES = frozenset(
 def accept_request(version: OcppVersion, call: Call, *, lenient: bool = False) -> InboundRequest:
     """Check, repair and validate a station's CALL; raise OcppError to answer with a CALLERROR."""
     check_inbound_action(version, call.action)
+    if call.validated:
+        # Certainly valid as sent (ocpp/typed.py): no quirk repair applies to it either.
+        return InboundRequest(call.message_id, call.action, call.payload, (), ())
     lenient = lenient or call.action in TRANSACTION_MESSAGES
     return _checked(version, call.message_id, call.action, call.payload, lenient)
 
