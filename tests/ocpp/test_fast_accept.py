@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from joule.bench import payloads
 from joule.ocpp.errors import ErrorKind, OcppError
-from joule.ocpp.fast_accept import ACCEPTORS, _sample_enums_16
+from joule.ocpp.fast_accept import ACCEPTORS, sample_enums_16
 from joule.ocpp.frames import Call
 from joule.ocpp.inbound import accept_request
 from joule.ocpp.quirks import normalise_request
@@ -21,7 +21,7 @@ from joule.ocpp.versions import OcppVersion
 
 V16 = OcppVersion.V16
 accepts = ACCEPTORS[("1.6", "MeterValues", "request")]
-_, ENUMS = _sample_enums_16()
+_, ENUMS = sample_enums_16()
 _SCHEMA_ENUMS = load_schema(V16, "MeterValues", "request")["properties"]["meterValue"]["items"][
     "properties"
 ]["sampledValue"]["items"]["properties"]

@@ -161,3 +161,9 @@ def test_duplicate_keys_read_as_orjson_reads_them() -> None:
     )
     typed = meter_values_call_16(text)
     assert typed is None or typed[1] == orjson.loads(text)[3]
+
+
+def test_bytes_read_as_the_same_text() -> None:
+    text = payloads.meter_values("m1", 3, 1000).decode()
+    assert meter_values_call_16(text.encode()) == meter_values_call_16(text) is not None
+    assert meter_values_call_16(b'[2,"m1","Heartbeat",{}]') is None

@@ -24,7 +24,7 @@ Acceptor = Callable[[dict[str, Any]], bool]
 
 
 @cache
-def _sample_enums_16() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+def sample_enums_16() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     schema = load_schema(OcppVersion.V16, "MeterValues", "request")
     sample = schema["properties"]["meterValue"]["items"]["properties"]["sampledValue"]["items"]
     enums = {
@@ -43,7 +43,7 @@ _READING_16 = frozenset(("timestamp", "sampledValue"))
 
 
 def _meter_values_16(payload: dict[str, Any]) -> bool:
-    _, enums = _sample_enums_16()
+    _, enums = sample_enums_16()
     if not _TOP_16.issuperset(payload) or type(payload.get("connectorId")) is not int:
         return False
     if "transactionId" in payload and type(payload["transactionId"]) is not int:
