@@ -47,3 +47,5 @@ def test_quick_bench_prints_every_target_with_numeric_ratios(tmp_path: Path) -> 
     t9 = [row for row in rows if row["target"] == "T9"]
     assert len(t9) == 3 and all(isinstance(row["joule"], float) for row in t9)
     assert result["meta"]["nproc"] >= 1 and result["meta"]["date"]
+    assert result["meta"]["versions"]["msgspec"] != "not installed"
+    assert "cpu_model" in result["meta"]

@@ -37,8 +37,13 @@ async def station_view(api: httpx.AsyncClient, station_id: str) -> dict[str, Any
     return data
 
 
-async def eventually(check: Any, timeout: float = 5.0) -> Any:
-    """Poll an async predicate until it returns a truthy value."""
+async def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll an async predicate until it returns a truthy value.
+
+    The wait is long because CI runs the SQLite and PostgreSQL suites side by side on two cores:
+    event-driven background work (alerts, live pages, local lists) then takes seconds, not
+    milliseconds. A condition that never holds still fails; it only fails later.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await check()

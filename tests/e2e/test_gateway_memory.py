@@ -33,6 +33,6 @@ async def test_a_closed_station_socket_is_freed_without_the_cyclic_collector(
             await asyncio.sleep(0)
             return socket() is None
 
-        await eventually(freed, timeout=5)
+        await eventually(freed)
     finally:
         gc.enable()

@@ -231,9 +231,9 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
     assert second["updateType"] == "Differential" and version_of(second) == 2
     assert entries_of(version, second) == {e2: "Blocked", e3: "Accepted"}
     # E2 was Accepted: the station's cache may still say so (1.6 §5.4 / C11).
-    await eventually(lambda: _true(a.chargepoint.auth.clears > clears), timeout=5)
+    await eventually(lambda: _true(a.chargepoint.auth.clears > clears))
     # The command log row is written once the answer is in: it may trail the station's count.
-    await eventually(lambda: logged(api, a.station_id, "ClearCache", 1), timeout=5)
+    await eventually(lambda: logged(api, a.station_id, "ClearCache", 1))
 
     # E1 leaves the group: removed with an entry without info, versions agree.
     async def leave(session: Any) -> None:
@@ -472,7 +472,7 @@ async def test_offline_the_station_decides_from_its_list_and_catches_up_on_recon
     await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
 
     a.go_offline()
-    await eventually(lambda: _true(not a.online), timeout=5)
+    await eventually(lambda: _true(not a.online))
     a.plug_in(1, ev="sedan", soc=30)
     assert await a.present_token(1, e1)  # Accepted on the list: charges offline
     a.plug_in(2, ev="compact", soc=30)
@@ -681,7 +681,7 @@ async def test_a_station_gone_before_its_turn_costs_no_read_and_no_call(
     assert boot["status"] == "Accepted"
     assert joule.local_lists is not None
     keeper = joule.local_lists.keeper
-    await eventually(lambda: _true(keeper.busy), timeout=5)  # its reconciliation is queued
+    await eventually(lambda: _true(keeper.busy))  # its reconciliation is queued
     await st.close()
     await eventually(lambda: idle(joule), timeout=10)
     assert reads == [] and st.received_calls == []

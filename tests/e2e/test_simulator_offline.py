@@ -46,7 +46,7 @@ async def test_offline_queue_is_replayed_in_order_on_reconnect(
     async def offline() -> bool:
         return not station.online
 
-    await eventually(offline, timeout=5)
+    await eventually(offline)
     went_offline = datetime.now(UTC)
     await asyncio.sleep(2)  # meter values keep coming: queued
     assert await station.stop_transaction(1)  # the same token stops it, offline

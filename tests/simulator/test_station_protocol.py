@@ -39,7 +39,7 @@ async def test_pending_boot_waits_out_its_interval_and_sends_nothing_else(
     async def statuses() -> bool:
         return peer.actions()[2:5] == ["StatusNotification"] * 3  # connector 0, 1, 2
 
-    await eventually(statuses, timeout=5)
+    await eventually(statuses)
     await st.stop()
 
 

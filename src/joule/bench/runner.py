@@ -311,6 +311,17 @@ def _memory_total() -> str | None:
     return None
 
 
+def _cpu_model() -> str | None:
+    """The CPU's model name: ratios move with it (Python's speed against the kernel's)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
 def machine_info(options: BenchOptions) -> dict[str, object]:
     """Date, commit, machine and versions: what the results were measured on."""
     import resource
@@ -319,6 +330,7 @@ def machine_info(options: BenchOptions) -> dict[str, object]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
         "nproc": os.cpu_count(),
+        "cpu_model": _cpu_model(),
         "memory": _memory_total(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
@@ -329,6 +341,7 @@ def machine_info(options: BenchOptions) -> dict[str, object]:
             for p in (
                 "websockets",
                 "orjson",
+                "msgspec",
                 "fastjsonschema",
                 "sqlalchemy",
                 "aiosqlite",
