@@ -72,11 +72,9 @@ def test_never_accepts_what_the_schema_refuses(payload: dict[str, Any]) -> None:
         _validator(V16, "MeterValues", "request")(payload)  # raises if the schema refuses
 
 
-@settings(max_examples=600, deadline=None)
-@given(_payload(valid_only=True), st.data())
-def test_never_accepts_a_valid_payload_with_one_thing_wrong(
-    payload: dict[str, Any], data: st.DataObject
-) -> None:
+def one_thing_wrong(payload: dict[str, Any], data: st.DataObject) -> None:
+    """Remove one property of the payload, a reading or a sample, or set it (or an unknown one)
+    to junk."""
     reading = data.draw(st.sampled_from(payload["meterValue"]))
     sample = data.draw(st.sampled_from(reading["sampledValue"]))
     target = data.draw(st.sampled_from([payload, reading, sample]))
@@ -85,6 +83,14 @@ def test_never_accepts_a_valid_payload_with_one_thing_wrong(
         target.pop(key, None)
     else:
         target[key] = data.draw(JUNK)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_payload(valid_only=True), st.data())
+def test_never_accepts_a_valid_payload_with_one_thing_wrong(
+    payload: dict[str, Any], data: st.DataObject
+) -> None:
+    one_thing_wrong(payload, data)
     if accepts(payload):
         _validator(V16, "MeterValues", "request")(payload)  # raises if the schema refuses
 

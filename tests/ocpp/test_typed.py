@@ -9,7 +9,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ocpp.test_fast_accept import JUNK, _payload
+from tests.ocpp.test_fast_accept import _payload, one_thing_wrong
 
 from joule.bench import payloads
 from joule.ocpp.errors import ErrorKind
@@ -64,14 +64,7 @@ def test_it_takes_exactly_what_the_fast_acceptor_takes_and_reads_what_orjson_rea
 def test_a_valid_frame_with_one_thing_wrong_is_left_to_the_ordinary_path(
     payload: dict[str, Any], data: st.DataObject
 ) -> None:
-    reading = data.draw(st.sampled_from(payload["meterValue"]))
-    sample = data.draw(st.sampled_from(reading["sampledValue"]))
-    target = data.draw(st.sampled_from([payload, reading, sample]))
-    key = data.draw(st.sampled_from([*target, "unknownProperty"]))
-    if data.draw(st.booleans()):
-        target.pop(key, None)
-    else:
-        target[key] = data.draw(JUNK)
+    one_thing_wrong(payload, data)
     try:
         text = _frame("m-1", payload)
     except TypeError:
