@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import event, select, text
@@ -69,35 +70,71 @@ async def test_off_the_loop_moves_a_long_statement_of_a_write_transaction(
     assert threads[0] != threading.get_ident() and threads[1] == threading.get_ident()
 
 
+@dataclass
+class Traced:
+    """The statements SQLite ran on the engine's connections, with the thread that ran each."""
+
+    statements: list[tuple[str, int]] = field(default_factory=list)
+    connections: list[sqlite3.Connection] = field(default_factory=list)
+    # Set when a BEGIN IMMEDIATE starts on the event loop's thread: a writer has reached the
+    # lock (however slowly a loaded box got it there) and, if refused, now waits off the loop.
+    tried_lock: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+def traced(engine: AsyncEngine) -> Traced:
+    traced = Traced()
+    loop_thread = threading.get_ident()
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def trace(dbapi_connection: object, _record: object) -> None:
+        connection = dbapi_connection._connection  # type: ignore[attr-defined]
+        traced.connections.append(connection)
+
+        def statement(sql: str) -> None:
+            thread = threading.get_ident()
+            traced.statements.append((sql, thread))
+            if sql == "BEGIN IMMEDIATE" and thread == loop_thread:
+                traced.tried_lock.set()
+
+        connection.set_trace_callback(statement)
+
+    return traced
+
+
+async def write_setting(engine: AsyncEngine, key: str) -> None:
+    async with engine.connect() as connection:
+        await connection.execution_options(**WRITE_INTENT)
+        async with connection.begin():
+            await connection.execute(
+                Setting.__table__.insert().values(key=key, value="v")  # type: ignore[attr-defined]
+            )
+
+
 @pytest.mark.usefixtures("sqlite_only")
 async def test_begin_immediate_waits_for_a_lock_without_blocking_the_loop(
-    engine: AsyncEngine, database_url: str
+    engine: AsyncEngine, database_url: str, traced: Traced
 ) -> None:
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    ticks = 0
+    ticks_while_waiting = 0
 
     async def tick() -> None:
-        nonlocal ticks
+        nonlocal ticks_while_waiting
         while True:
             await asyncio.sleep(0.01)
-            ticks += 1
-
-    async def write() -> None:
-        async with engine.connect() as connection:
-            await connection.execution_options(**WRITE_INTENT)
-            async with connection.begin():
-                await connection.execute(
-                    Setting.__table__.insert().values(key="inline", value="v")  # type: ignore[attr-defined]
-                )
+            ticks_while_waiting += traced.tried_lock.is_set()
 
     ticker = asyncio.ensure_future(tick())
-    writer = asyncio.ensure_future(write())
-    await asyncio.sleep(0.3)
-    assert not writer.done()  # waiting for the other connection's lock (busy_timeout, Q21)
-    # ... while the loop kept running: ~30 ticks of 10 ms on a quiet box, 9 seen under CI's load
-    # with both test runs side by side; a loop blocked in the lock wait would tick at most once.
-    assert ticks >= 5
+    writer = asyncio.ensure_future(write_setting(engine, "inline"))
+    # No wall-clock bound (CI's two suites share two cores): a BEGIN IMMEDIATE that waited on
+    # the loop would hold it until busy_timeout (5 s, Q21) ends the writer with "locked", before
+    # any tick could run. So: ten ticks after the writer reached its BEGIN, with it still waiting.
+    async with asyncio.timeout(60):
+        while ticks_while_waiting < 10:
+            assert not writer.done(), writer
+            await asyncio.sleep(0.01)
+    assert not writer.done()
     other.execute("COMMIT")
     other.close()
     await writer
@@ -109,26 +146,10 @@ async def test_begin_immediate_waits_for_a_lock_without_blocking_the_loop(
 
 @pytest.mark.usefixtures("sqlite_only")
 async def test_an_uncontended_begin_immediate_takes_the_lock_inline(
-    engine: AsyncEngine, database_url: str
+    engine: AsyncEngine, database_url: str, traced: Traced
 ) -> None:
-    statements: list[tuple[str, int]] = []
-    raw: list[sqlite3.Connection] = []
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def trace(dbapi_connection: object, _record: object) -> None:
-        connection = dbapi_connection._connection  # type: ignore[attr-defined]
-        raw.append(connection)
-        connection.set_trace_callback(lambda sql: statements.append((sql, threading.get_ident())))
-
-    async def write(key: str) -> None:
-        async with engine.connect() as connection:
-            await connection.execution_options(**WRITE_INTENT)
-            async with connection.begin():
-                await connection.execute(
-                    Setting.__table__.insert().values(key=key, value="v")  # type: ignore[attr-defined]
-                )
-
-    await write("free")
+    statements, raw = traced.statements, traced.connections
+    await write_setting(engine, "free")
     begins = [thread for sql, thread in statements if sql == "BEGIN IMMEDIATE"]
     assert begins == [threading.get_ident()]  # on the loop: no thread hop when the lock is free
     # ... and busy_timeout is back for everything else (Q21: other writers wait, not fail).
@@ -137,7 +158,10 @@ async def test_an_uncontended_begin_immediate_takes_the_lock_inline(
     statements.clear()
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    writer = asyncio.ensure_future(write("contended"))
+    traced.tried_lock.clear()
+    writer = asyncio.ensure_future(write_setting(engine, "contended"))
+    await asyncio.wait_for(traced.tried_lock.wait(), 60)
+    # The BEGIN tried inline, was refused and went to the worker thread: it waits there now.
     await asyncio.sleep(0.2)
     other.execute("COMMIT")
     other.close()
@@ -182,3 +206,31 @@ async def test_quick_reads_run_inline(engine: AsyncEngine, committer: GroupCommi
     assert await committer.read(read) == 1
     quick, other = threads
     assert quick == threading.get_ident() and other != quick
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_an_invalidated_connection_is_terminated_cleanly(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The pool terminates a connection it invalidates, or one whose connect was cancelled at
+    # shutdown (CI saw "'InlineConnection' object has no attribute 'terminate'" logged).
+    raw: list[sqlite3.Connection] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def keep(dbapi_connection: object, _record: object) -> None:
+        raw.append(dbapi_connection._connection)  # type: ignore[attr-defined]
+
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # off the loop: the worker thread exists
+        await connection.invalidate()
+    for _ in range(100):  # the close runs on the worker thread, after what it was running
+        try:
+            raw[0].execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the invalidated connection is still open")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    async with engine.connect() as connection:  # the pool opens a fresh one
+        assert (await connection.execute(text("SELECT 1"))).scalar() == 1

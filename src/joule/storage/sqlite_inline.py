@@ -98,6 +98,16 @@ class Sqlite3Connection(sqlite3.Connection):
             self._worker.shutdown(wait=False)
             self._worker = None
 
+    def terminate(self) -> None:
+        """Close once the worker thread is idle: a cancelled await leaves the statement it was
+        waiting for running there, and sqlite3 must not be closed under a running statement."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            super().close()
+            return
+        worker.submit(super().close)
+        worker.shutdown(wait=False)
+
 
 async def begin_immediate(connection: Sqlite3Connection) -> None:
     """BEGIN IMMEDIATE on the raw connection (the committer's held writer, ADR 0016): inline
@@ -242,6 +252,12 @@ class InlineConnection(AdaptedConnection):
     def close(self) -> None:
         """Close the connection."""
         self._connection.close()
+
+    def terminate(self) -> None:
+        """What the pool calls on an invalidated connection, or on one whose set-up was
+        cancelled (a task cancelled mid-connect at shutdown): close it, after any statement
+        still running on its worker thread."""
+        self._connection.terminate()
 
 
 class InlineSQLiteDBAPI(AsyncAdapt_aiosqlite_dbapi):
