@@ -40,7 +40,7 @@ async def finished(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
         job: dict[str, Any] = resp.json()
         return job if job["state"] == "done" else None
 
-    result: dict[str, Any] = await eventually(done, timeout=15)
+    result: dict[str, Any] = await eventually(done)
     return result
 
 

@@ -93,7 +93,7 @@ async def test_reservation_used_expired_cancelled(
     async def expired() -> bool:
         return (await reservation(api, sid, expiring))["status"] == "Expired"
 
-    await eventually(expired, timeout=8)
+    await eventually(expired)
     active = (await api.get(f"/stations/{sid}/reservations", params={"active": True})).json()
     assert all(x["id"] != expiring for x in active)
 

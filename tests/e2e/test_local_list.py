@@ -207,8 +207,8 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
     e1, e2, e3, o1 = f"E1{sfx}", f"E2{sfx}", f"E3{sfx}", f"O1{sfx}"
 
     # First sync after boot: Full, each station its own network's group only.
-    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
-    await eventually(lambda: in_step(api, b, {o1}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e1, e2}))
+    await eventually(lambda: in_step(api, b, {o1}))
     (first,) = await sent(api, a.station_id, "SendLocalList")
     assert first["updateType"] == "Full" and version_of(first) == 1
     entry = held(a)[e1.lower()]
@@ -225,7 +225,7 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
     clears = a.chargepoint.auth.clears
     await write(joule, change)
     await changed(joule, f"ACME{sfx}", "token E3 added, E2 blocked")
-    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}))
     assert held(a)[e2.lower()].status == "Blocked"
     second = (await sent(api, a.station_id, "SendLocalList"))[-1]
     assert second["updateType"] == "Differential" and version_of(second) == 2
@@ -242,7 +242,7 @@ async def test_first_sync_is_full_then_changes_go_out_as_differential_updates(
 
     await write(joule, leave)
     await changed(joule, f"ACME{sfx}", "E1 left the employees")
-    await eventually(lambda: in_step(api, a, {e2, e3}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e2, e3}))
     third = (await sent(api, a.station_id, "SendLocalList"))[-1]
     assert entries_of(version, third) == {e1: None} and version_of(third) == 3
     listed = (await api.get(f"/stations/{a.station_id}/local-list")).json()
@@ -289,7 +289,7 @@ async def test_a_station_out_of_step_gets_a_full_update(
     await a.start()
     await a.wait_booted(10)
     e1, e2, e3 = f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"
-    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e1, e2}))
 
     # The station's list moved on without Joule (another CSMS, a local tool): version 40.
     a.chargepoint.auth.update_list(40, "Full", {"STRANGER": "Accepted"})
@@ -302,7 +302,7 @@ async def test_a_station_out_of_step_gets_a_full_update(
     await write(joule, add)
     await changed(joule, f"ACME{sfx}", "E3 added")
     # Differential version 2 ≤ 40: VersionMismatch, then a Full update replaces the list.
-    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}))
     requests = await sent(api, a.station_id, "SendLocalList")
     assert [r["updateType"] for r in requests] == ["Full", "Differential", "Full"]
     assert "stranger" not in held(a)
@@ -341,7 +341,7 @@ async def test_lists_are_cut_to_the_station_limits(
     await a.start()
     await a.wait_booted(10)
     everyone = {f"E1{sfx}", f"E2{sfx}", *extra}
-    await eventually(lambda: in_step(api, a, everyone), timeout=10)
+    await eventually(lambda: in_step(api, a, everyone))
     requests = await sent(api, a.station_id, "SendLocalList")
     assert [(r["updateType"], version_of(r), len(entries_of(version, r))) for r in requests] == [
         ("Full", 1, 3),
@@ -369,7 +369,7 @@ async def test_a_16_list_longer_than_the_station_holds_keeps_the_accepted_ones(
     a = simulated(joule, f"LL-A{sfx}", OcppVersion.V16, LocalAuthListMaxLength="1")
     await a.start()
     await a.wait_booted(10)
-    await eventually(lambda: in_step(api, a, {f"E1{sfx}"}), timeout=10)
+    await eventually(lambda: in_step(api, a, {f"E1{sfx}"}))
     state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
     assert "1 entries did not fit" in state["last_error"]
     await a.stop()
@@ -396,7 +396,7 @@ async def test_a_16_station_without_the_local_list_profile_is_left_alone(
         state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
         return bool(state["status"] == "unsupported")
 
-    await eventually(unsupported, timeout=10)
+    await eventually(unsupported)
     for _ in range(3):  # repeated changes: no retry storm at a station without a list
         await changed(joule, f"ACME{sfx}", "a change")
     await eventually(lambda: idle(joule))
@@ -469,7 +469,7 @@ async def test_offline_the_station_decides_from_its_list_and_catches_up_on_recon
     )
     await a.start()
     await a.wait_booted(10)
-    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
+    await eventually(lambda: in_step(api, a, {e1, e2}))
 
     a.go_offline()
     await eventually(lambda: _true(not a.online))
@@ -488,7 +488,7 @@ async def test_offline_the_station_decides_from_its_list_and_catches_up_on_recon
     await write(joule, add)
     await changed(joule, f"ACME{sfx}", "E3 added while the station was offline")
     a.come_back()
-    await eventually(lambda: in_step(api, a, {e1, e2, e3}), timeout=15)
+    await eventually(lambda: in_step(api, a, {e1, e2, e3}))
     last = (await sent(api, a.station_id, "SendLocalList"))[-1]
     assert last["updateType"] == "Differential" and entries_of(version, last) == {e3: "Accepted"}
     await a.stop()
@@ -512,7 +512,7 @@ async def test_a_refused_update_is_recorded_and_the_next_sync_is_full(
         state = (await api.get(f"/stations/{a.station_id}/local-list")).json()
         return bool(state["status"] == "failed" and state["last_error"] == "Failed")
 
-    await eventually(failed, timeout=10)
+    await eventually(failed)
     await eventually(lambda: idle(joule))  # the connect and boot reconciliations are done
     assert held(a) == {}
     a.chargepoint.auth.max_entries = 10  # room made on the station
@@ -587,8 +587,8 @@ async def test_changes_through_the_api_reach_the_affected_station(
     await b.start()
     await a.wait_booted(10)
     await b.wait_booted(10)
-    await eventually(lambda: in_step(api, a, {e1, e2}), timeout=10)
-    await eventually(lambda: in_step(api, b, set()), timeout=10)  # no group has a rule there
+    await eventually(lambda: in_step(api, a, {e1, e2}))
+    await eventually(lambda: in_step(api, b, set()))  # no group has a rule there
 
     # An operator blocks a lost card: Blocked on the list, and the cache cleared.
     resp = await api.patch(f"/tokens/{e2}", json={"status": "Blocked"})
@@ -598,7 +598,7 @@ async def test_changes_through_the_api_reach_the_affected_station(
         entry = held(a).get(e2.lower())
         return entry is not None and entry.status == "Blocked" and await in_step(api, a, {e1, e2})
 
-    await eventually(blocked, timeout=10)
+    await eventually(blocked)
     await eventually(lambda: _true(len(held(a)) == 2 and a.chargepoint.auth.clears > 0))
     last = (await sent(api, a.station_id, "SendLocalList"))[-1]
     assert last["updateType"] == "Differential" and entries_of(version, last) == {e2: "Blocked"}
@@ -606,7 +606,7 @@ async def test_changes_through_the_api_reach_the_affected_station(
     # The group's only rule goes: nobody may charge at the private site any more.
     resp = await api.delete(f"/groups/{group}/rules/{rule_id}")
     assert resp.status_code == 204, resp.text
-    await eventually(lambda: in_step(api, a, set()), timeout=10)
+    await eventually(lambda: in_step(api, a, set()))
     last = (await sent(api, a.station_id, "SendLocalList"))[-1]
     assert last["updateType"] == "Differential" and entries_of(version, last) == {
         e1: None,
@@ -635,7 +635,7 @@ async def test_a_station_that_does_not_answer_costs_one_call_per_round(
         state = (await api.get(f"/stations/{st.station_id}/local-list")).json()
         return bool(state["status"] == "failed") and await idle(joule)
 
-    await eventually(failed, timeout=10)
+    await eventually(failed)
     # The limits were asked and never answered: no GetLocalListVersion, no list sent after it.
     assert [c[2] for c in st.received_calls] == ["GetConfiguration"]
     await st.close()
@@ -683,7 +683,7 @@ async def test_a_station_gone_before_its_turn_costs_no_read_and_no_call(
     keeper = joule.local_lists.keeper
     await eventually(lambda: _true(keeper.busy))  # its reconciliation is queued
     await st.close()
-    await eventually(lambda: idle(joule), timeout=10)
+    await eventually(lambda: idle(joule))
     assert reads == [] and st.received_calls == []
     state = (await api.get(f"/stations/{st.station_id}/local-list")).json()
     assert state["status"] == "pending"
@@ -691,7 +691,7 @@ async def test_a_station_gone_before_its_turn_costs_no_read_and_no_call(
     # Back again: this connect is reconciled (and answered, here: silence → failed).
     again = await TestStation.connect(ocpp_url(joule), f"LL-A{sfx}", subprotocols=["ocpp1.6"])
     again.silent = True
-    await eventually(lambda: _true(bool(reads)), timeout=10)
+    await eventually(lambda: _true(bool(reads)))
     assert reads[0] == f"LL-A{sfx}"
     await again.close()
     await api.aclose()
@@ -712,7 +712,7 @@ async def test_a_connect_storm_queues_no_task_per_station(make_joule: MakeJoule)
     assert keeper.busy
     assert len(asyncio.all_tasks()) - tasks_before <= 1  # the queue's one task
     # None of them is connected: each turn costs no task and no read.
-    await eventually(lambda: _true(not keeper.busy), timeout=10)
+    await eventually(lambda: _true(not keeper.busy))
 
 
 async def test_an_access_change_while_a_boot_reconciliation_waits_is_sent_by_it(
@@ -740,8 +740,8 @@ async def test_an_access_change_while_a_boot_reconciliation_waits_is_sent_by_it(
 
     await write(joule, add)
     await changed(joule, f"ACME{sfx}", "token E3 added")
-    await eventually(lambda: in_step(api, a, {f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"}), timeout=10)
-    await eventually(lambda: idle(joule), timeout=10)
+    await eventually(lambda: in_step(api, a, {f"E1{sfx}", f"E2{sfx}", f"E3{sfx}"}))
+    await eventually(lambda: idle(joule))
     assert [
         request["updateType"] for request in await sent(api, a.station_id, "SendLocalList")
     ] == ["Full"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -139,7 +140,9 @@ async def test_s25_data_transfer_vendors_and_sizes(
             started = time.monotonic()
             answer = await st.call("DataTransfer", payload)
             assert answer["status"] == status, (payload["vendorId"], answer)
-            assert time.monotonic() - started < 1.0  # answered fast, whatever the size
+            # Answered promptly, whatever the size (a stall of a loaded CI box fits in the
+            # margin; the station's own call timeout is 10 s).
+            assert time.monotonic() - started < 5.0
         echo = await st.call(
             "DataTransfer", {"vendorId": vendor, "messageId": "Echo", "data": "hi"}
         )
@@ -171,10 +174,22 @@ async def _closed_by_server(reader: asyncio.StreamReader, timeout: float) -> byt
         return received
 
 
+# The deadlines of test_s26ab. 2 s, not less: a legitimate station's upgrade (and its first
+# message) must fit in them on a loaded 2-core machine (the suite runs on several workers at
+# once, beside the other database's suite).
+DEADLINE_S = 2.0
+# How late a deadline may close a socket: the sweep, and stalls of that machine. The
+# alternatives it rules out come later still: an idle timeout instead of the handshake's
+# (DRIBBLE_S + DEADLINE_S), the keepalive (a minute and more) or no close at all.
+LATE_S = 10.0
+DRIBBLE_S = 30.0  # the slowloris keeps sending for this long
+
+
 async def _slow_upgrade_closed_by_handshake_timeout(joule: Joule) -> None:
     started = time.monotonic()  # before the server accepts: its timer can only start later
     reader, writer = await asyncio.open_connection("127.0.0.1", port_of(joule))
-    request = b"GET /ocpp/SLOWLORIS HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    head = b"GET /ocpp/SLOWLORIS HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    request = head + b"X-Padding: " + b"p" * int(DRIBBLE_S / 0.05 - len(head))
 
     async def dribble() -> None:
         # One byte every 50 ms: the request line arrives, the headers never finish.
@@ -184,12 +199,13 @@ async def _slow_upgrade_closed_by_handshake_timeout(joule: Joule) -> None:
             await asyncio.sleep(0.05)
 
     sender = asyncio.create_task(dribble())
-    received = await _closed_by_server(reader, 5)
+    received = await _closed_by_server(reader, DRIBBLE_S + LATE_S)
     elapsed = time.monotonic() - started
     sender.cancel()
     writer.close()
     assert b" 101 " not in received
-    assert 0.95 <= elapsed < 2.5, elapsed  # handshake_timeout_s (1 s), not the dribble's 3 s
+    # handshake_timeout_s, not an idle timeout after the dribble (DRIBBLE_S + DEADLINE_S).
+    assert DEADLINE_S - 0.05 <= elapsed < DEADLINE_S + LATE_S, elapsed
     # A legitimate station connects meanwhile, as usual.
     st = await TestStation.connect(ocpp_url(joule), "S26A-OK")
     await assert_alive(st)
@@ -202,8 +218,9 @@ async def _silent_socket_closed_after_first_message_deadline(joule: Joule) -> No
     talker = await TestStation.connect(ocpp_url(joule), "S26B-TALKER")
     await talker.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
     # Upgraded, then never a BootNotification (nor anything else): closed after the deadline.
-    assert await closed_with(silent, 5) == 1008
-    assert 0.95 <= time.monotonic() - started < 2.5  # first_message_timeout_s (1 s)
+    assert await closed_with(silent, DEADLINE_S + LATE_S + 20) == 1008
+    elapsed = time.monotonic() - started
+    assert DEADLINE_S - 0.05 <= elapsed < DEADLINE_S + LATE_S, elapsed  # first_message_timeout_s
     await asyncio.sleep(0.5)
     await assert_alive(talker)  # a station that spoke in time is not touched
     await talker.close()
@@ -213,39 +230,42 @@ async def _half_open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWri
     return await asyncio.open_connection("127.0.0.1", port)
 
 
-async def _refused(reader: asyncio.StreamReader) -> bool:
-    """True when the server dropped the connection at once (per-IP cap)."""
-    try:
-        return await asyncio.wait_for(reader.read(1), 0.3) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False  # still open: admitted, waiting for its upgrade
+def _refusals(caplog: pytest.LogCaptureFixture) -> int:
+    """How many connections the gateway refused for the per-IP cap so far."""
+    return sum("per-IP cap" in r.getMessage() for r in caplog.records)
 
 
-async def test_s26c_per_ip_connection_cap(make_joule: MakeJoule) -> None:
+async def test_s26c_per_ip_connection_cap(
+    make_joule: MakeJoule, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Refused or admitted is told by the gateway's refusals, not by how soon a socket closes:
+    # an admitted half-open socket is closed too, by the handshake timeout, and a loaded CI
+    # box can delay either close past any short wait.
     cap = 3
     joule = await make_joule(
-        max_connections_per_ip=cap, handshake_timeout_s=1.5, unknown_stations="accept"
+        max_connections_per_ip=cap, handshake_timeout_s=2.5, unknown_stations="accept"
     )
     port = port_of(joule)
+    caplog.set_level(logging.WARNING, logger="joule.gateway")
     # All loopback is one IP: `cap` half-open TCP sockets (no HTTP at all) fill its slots.
     held = [await _half_open(port) for _ in range(cap)]
     extra = [await _half_open(port) for _ in range(4)]
-    refused = await asyncio.gather(*(_refused(reader) for reader, _ in held + extra))
-    # Within the cap: still open, waiting for an upgrade. Beyond it: refused, however many try.
-    assert refused == [False] * cap + [True] * len(extra)
+    for reader, _ in extra:
+        assert await _closed_by_server(reader, 30) == b""
+    # Within the cap: admitted, waiting for an upgrade. Beyond it: refused, however many try.
+    assert _refusals(caplog) == len(extra)
     # Closing one frees exactly one slot: a legitimate station gets it, the next one does not.
     held.pop()[1].close()
     await asyncio.sleep(0.1)
     st = await TestStation.connect(ocpp_url(joule), "S26C-OK")
     await assert_alive(st)
     reader, writer = await _half_open(port)
-    assert await _refused(reader)
+    assert await _closed_by_server(reader, 30) == b""
+    assert _refusals(caplog) == len(extra) + 1
     writer.close()
     # The half-open sockets never upgrade: the handshake timeout closes them, freeing slots.
     for reader, _ in held:
-        await _closed_by_server(reader, 5)
+        await _closed_by_server(reader, 30)
     for writer in (w for _, w in held + extra):
         writer.close()
     await asyncio.sleep(0.1)
@@ -257,19 +277,22 @@ async def test_s26c_per_ip_connection_cap(make_joule: MakeJoule) -> None:
 
 
 async def test_s26ab_slow_upgrade_and_silent_sockets(make_joule: MakeJoule) -> None:
-    # 1 s, not less: a legitimate station's upgrade must fit in it on a loaded 2-core machine
-    # (the suite runs on several workers at once).
     joule = await make_joule(
-        handshake_timeout_s=1.0, first_message_timeout_s=1.0, unknown_stations="accept"
+        handshake_timeout_s=DEADLINE_S,
+        first_message_timeout_s=DEADLINE_S,
+        unknown_stations="accept",
     )
     booted = await TestStation.connect(ocpp_url(joule), "S26-BOOTED")
     await booted.call("BootNotification", {"chargePointVendor": "A", "chargePointModel": "B"})
     loiterers = [await _half_open(port_of(joule)) for _ in range(20)]
-    await _slow_upgrade_closed_by_handshake_timeout(joule)  # (a)
-    await _silent_socket_closed_after_first_message_deadline(joule)  # (b)
+    # (a) and (b) side by side: the suite waits for the two deadlines once.
+    await asyncio.gather(
+        _slow_upgrade_closed_by_handshake_timeout(joule),
+        _silent_socket_closed_after_first_message_deadline(joule),
+    )
     # Past both deadlines: every loiterer is gone, the booted station never noticed.
     for reader, writer in loiterers:
-        assert await _closed_by_server(reader, 3) == b""
+        assert await _closed_by_server(reader, 30) == b""
         writer.close()
     await assert_alive(booted)
     await booted.close()

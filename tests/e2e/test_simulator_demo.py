@@ -36,7 +36,7 @@ async def test_demo_fleet_registers_boots_and_charges(make_joule: MakeJoule) -> 
         resp = await api.get("/transactions", params={"status": "active"})
         return bool(resp.json()["items"])
 
-    await eventually(charging, timeout=15)  # the warm start: EVs arrive within seconds
+    await eventually(charging)  # the warm start: EVs arrive within seconds
     await demo.stop()
     counters = demo.fleet.counters()
     assert counters.callerrors_received == 0 and counters.schema_failures == 0

@@ -78,7 +78,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
     async def all_charging() -> bool:
         return all(s.sessions() for s in commanded)
 
-    await eventually(all_charging, timeout=10)
+    await eventually(all_charging)
     fleet["FLT-00003"].drop_connection()  # an abrupt disconnect: back-off, reconnect, replay
     fleet["FLT-00005"].fault(1, "GroundFailure", "RCD tripped")
     await asyncio.sleep(3)  # a few meter values each
@@ -99,7 +99,7 @@ async def test_mixed_fleet_sessions_commands_and_exact_energy(make_joule: MakeJo
             and all(s.online for s in (soft, hard))
         )
 
-    await eventually(rebooted, timeout=15)
+    await eventually(rebooted)
     await asyncio.sleep(3)  # the busy stations keep charging and coming and going
     await fleet.stop()
 

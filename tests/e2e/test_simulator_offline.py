@@ -4,6 +4,7 @@ original timestamps (1.6), offline=true with every seqNo (2.0.1), no second boot
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -48,23 +49,27 @@ async def test_offline_queue_is_replayed_in_order_on_reconnect(
 
     await eventually(offline)
     went_offline = datetime.now(UTC)
-    await asyncio.sleep(2)  # meter values keep coming: queued
+
+    def queued_beyond(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return station.counters.queued > count
+
+        return check
+
+    # Meter values keep coming: queued (waited for, not slept for: a loaded box samples late).
+    await eventually(queued_beyond(station.counters.queued + 1))
     assert await station.stop_transaction(1)  # the same token stops it, offline
     station.unplug(1)
     station.plug_in(2, ev="compact", soc=40)
     assert await station.present_token(2, "TAG-OFF")  # started offline from the cache
-    await asyncio.sleep(1.2)
+    await eventually(queued_beyond(station.counters.queued))  # a meter value of the second
     station.unplug(2)
     queued = station.counters.queued
     assert queued >= 6 and station.counters.sessions_completed == 0
 
     came_back = datetime.now(UTC)
     station.come_back()
-    import time
-
-    t = time.monotonic()
     await station.wait_idle(20)
-    print("IDLE", time.monotonic() - t)
     counters = station.counters
     assert counters.boots == 1 and counters.reconnects >= 1  # a reconnect is no reboot
     assert counters.callerrors_received == 0 and counters.schema_failures == 0

@@ -3,7 +3,6 @@ power a simulated EV draws, and the meter values that follow show it."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +13,7 @@ from joule.ocpp.versions import OcppVersion
 from joule.simulator import SimulatedStation, StationSpec
 from joule.simulator.model import LAYOUTS
 from tests.e2e.conftest import MakeJoule, api_client, ocpp_url
+from tests.e2e.test_charging_session import eventually
 from tests.e2e.test_simulator_fleet import all_transactions
 
 LIMIT_A = 8
@@ -75,19 +75,28 @@ async def test_set_charging_profile_lowers_the_power_drawn(
     await station.wait_booted(10)
     station.plug_in(1, ev="sedan", soc=20)
     assert await station.present_token(1, "TAG-LM")
-    await asyncio.sleep(2.0)
-    (transaction,) = await all_transactions(api, station_id=station.station_id, status="active")
-    before = await power_samples(api, transaction["id"])
-    assert before and all(watts == FULL_W for watts in before)
+
+    async def sampled() -> tuple[dict[str, Any], list[Decimal]] | None:
+        active = await all_transactions(api, station_id=station.station_id, status="active")
+        samples = await power_samples(api, active[0]["id"]) if active else []
+        return (active[0], samples) if samples else None
+
+    # Charging at full power, seen in stored samples (waited for: a loaded box samples late).
+    transaction, before = await eventually(sampled)
+    assert all(watts == FULL_W for watts in before)
+    assert len(await all_transactions(api, station_id=station.station_id, status="active")) == 1
 
     resp = await api.post(
         f"/stations/{station.station_id}/ocpp/SetChargingProfile",
         json=tx_profile(version, transaction),
     )
     assert resp.status_code == 200 and resp.json()["response"]["status"] == "Accepted", resp.text
-    await asyncio.sleep(2.0)
-    after = (await power_samples(api, transaction["id"]))[len(before) :]
-    assert len(after) >= 2 and after[-1] == LIMITED_W, after
+
+    async def limited() -> bool:
+        after = (await power_samples(api, transaction["id"]))[len(before) :]
+        return len(after) >= 2 and after[-1] == LIMITED_W
+
+    await eventually(limited)  # the samples that follow show the limit (20 s at most)
 
     composite = {"duration": 600, "chargingRateUnit": "A"}
     composite |= {"connectorId": 1} if version is OcppVersion.V16 else {"evseId": 1}

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import ssl
+import time
 from collections.abc import Callable
 
 import pytest
@@ -319,15 +320,25 @@ async def test_credential_cache_follows_the_stored_hash() -> None:
 
 
 async def test_failure_throttle() -> None:
-    throttle = FailureThrottle(limit=2, window_s=0.2)
+    # A window no stall can outlast (CI's loaded box can pause a test for seconds): the
+    # failures counted here are all inside it, however slowly the lines run.
+    throttle = FailureThrottle(limit=2, window_s=600)
     assert not throttle.blocked("id:CP-A", "ip:10.0.0.1")
     throttle.fail("id:CP-A", "ip:10.0.0.1")
     assert not throttle.blocked("id:CP-A")
     throttle.fail("id:CP-A", "ip:10.0.0.1")
     assert throttle.blocked("id:CP-A") and throttle.blocked("id:CP-Z", "ip:10.0.0.1")
     assert not throttle.blocked("id:CP-Z", "ip:10.0.0.2")
+    # The window slides: a short one, whose failures a slow box can only make older.
+    brief = FailureThrottle(limit=2, window_s=0.2)
+    before = time.monotonic()
+    brief.fail("id:CP-A", "ip:10.0.0.1")
+    brief.fail("id:CP-A", "ip:10.0.0.1")
+    blocked = brief.blocked("id:CP-A")
+    if time.monotonic() - before < 0.2:  # still inside the window (a stall may have passed it)
+        assert blocked
     await asyncio.sleep(0.25)
-    assert not throttle.blocked("id:CP-A", "ip:10.0.0.1")  # the window slid past
+    assert not brief.blocked("id:CP-A", "ip:10.0.0.1")  # the window slid past
     never = FailureThrottle(limit=0, window_s=60)
     for _ in range(5):
         never.fail("id:CP-A")

@@ -78,7 +78,7 @@ async def test_v2x_firmware_update_reboots_into_the_new_version(
     async def installed() -> bool:
         return statuses(peer, "FirmwareStatusNotification")[-1:] == ["Installed"]
 
-    await eventually(installed, timeout=15)
+    await eventually(installed)
     assert statuses(peer, "FirmwareStatusNotification") == [
         "Downloading",
         "Downloaded",
@@ -106,7 +106,7 @@ async def test_v16_diagnostics_upload_and_a_failed_download(
     async def uploaded() -> bool:
         return statuses(peer, "DiagnosticsStatusNotification") == ["Uploading", "Uploaded"]
 
-    await eventually(uploaded, timeout=10)
+    await eventually(uploaded)
     assert b"station PEER-1" in Files.uploads[f"/logs/{name}"]
 
     missing = {"location": f"{files}/nothing.bin", "retrieveDate": utc_iso(datetime.now(UTC))}
@@ -115,6 +115,6 @@ async def test_v16_diagnostics_upload_and_a_failed_download(
     async def failed() -> bool:
         return statuses(peer, "FirmwareStatusNotification") == ["Downloading", "DownloadFailed"]
 
-    await eventually(failed, timeout=10)
+    await eventually(failed)
     assert st.counters.boots == 1  # no install, no reboot
     await st.stop()

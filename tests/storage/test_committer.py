@@ -371,7 +371,11 @@ async def test_sqlite_lock_outlasting_busy_timeout_is_retried(
     try:
         other.execute("BEGIN IMMEDIATE")
         pending = asyncio.ensure_future(committer.run(mine))
-        await asyncio.sleep(0.15)
+        # Held until the writer has met the lock and is retrying (not for a fixed 0.15 s, in
+        # which a loaded CI box may not even get the writer to its BEGIN).
+        async with asyncio.timeout(60):
+            while "transient database error" not in caplog.text:
+                await asyncio.sleep(0.01)
         other.execute("COMMIT")
         # BEGIN IMMEDIATE failed with "database is locked" before any work ran, then a retry won.
         assert await pending == "mine"
@@ -390,18 +394,22 @@ async def test_read_runs_beside_the_writer_and_keeps_nothing(
     await committer.run(put("k"))
     release = asyncio.Event()
 
+    inside = asyncio.Event()
+
     async def slow(uow: UnitOfWork) -> None:
+        inside.set()
         await release.wait()
 
     blocked = asyncio.ensure_future(committer.run(slow))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(inside.wait(), 60)
 
     async def lookup(uow: UnitOfWork) -> str | None:
         return (await uow.session.get(Setting, "k")).value  # type: ignore[union-attr]
 
     try:
         # The writer is mid-batch (holding SQLite's write lock): reads still go through.
-        assert await asyncio.wait_for(committer.read(lookup), timeout=5) == "v"
+        # (a read that waited for the writer would wait for ever: the bound is generous)
+        assert await asyncio.wait_for(committer.read(lookup), timeout=60) == "v"
     finally:
         release.set()
     await blocked

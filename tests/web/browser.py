@@ -15,7 +15,8 @@ import pytest
 
 from joule.runtime import Joule
 from tests.conftest import TEST_DB
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, api_client
+from tests.e2e.test_charging_session import eventually
 from tests.web.conftest import base_url
 
 CHROMIUM = os.environ.get("JOULE_CHROMIUM", "/usr/bin/chromium")
@@ -52,6 +53,22 @@ async def page() -> AsyncIterator[Page]:
         yield tab
         await context.close()
         await browser.close()
+
+
+async def wait_logged(joule: Joule, station_id: str, text: str) -> None:
+    """Wait until the station's message log holds `text`. The activity recorder flushes it every
+    0.5 s in the background: on a loaded CI box a fixed wait for that may end before the
+    flush, and the page, loaded once, would never show it."""
+    api = await api_client(joule)
+    try:
+
+        async def logged() -> bool:
+            resp = await api.get(f"/stations/{station_id}/messages", params={"limit": 200})
+            return resp.status_code == 200 and text in resp.text
+
+        await eventually(logged)
+    finally:
+        await api.aclose()
 
 
 async def shot(tab: Page, name: str) -> None:

@@ -7,7 +7,6 @@ with Joule's injected clock, are refused once the test moves that clock out of t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from joule.runtime import Joule
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, api_client, ocpp_url
 from tests.e2e.station import TestStation
 from tests.e2e.test_charging_session import PASSWORD
-from tests.web.browser import Page, expect, log_in, page, shot
+from tests.web.browser import Page, expect, log_in, page, shot, wait_logged
 from tests.web.conftest import base_url
 
 __all__ = ["page"]  # the Playwright page fixture of tests/web/browser.py
@@ -195,7 +194,7 @@ async def test_a_time_window_rule_made_in_the_dashboard_is_enforced_at_the_stati
         await api.aclose()
 
     # The station page's message log shows the refusal.
-    await asyncio.sleep(0.6)  # the message log is flushed every 0.5 s (activity recorder)
+    await wait_logged(joule, "EAST-201", "NotAtThisTime")
     await page.goto(base_url(joule) + "/ui/stations/EAST-201")
     messages = page.locator("table.messages")
     await expect(messages).to_contain_text("NotAtThisTime")

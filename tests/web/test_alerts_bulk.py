@@ -87,7 +87,7 @@ async def test_bulk_reset_from_the_dashboard(
         job: dict[str, Any] = (await web.get(f"/ui/bulk/{job_id}", headers=JSON)).json()
         return job if job["state"] == "done" else None
 
-    job = await eventually(done, timeout=10)
+    job = await eventually(done)
     by_id = {r["station_id"]: r for r in job["results"]}
     assert by_id["BW-1"]["response"] == {"status": "Accepted"}
     assert by_id["BW-2"]["response"] == {"status": "Rejected"}

@@ -91,7 +91,7 @@ async def test_bulk_action_over_simulated_stations(
     await bulk.locator('select[name="site_id"]').select_option("harbour")
     await bulk.locator('select[name="command"]').select_option("reset")
     await bulk.get_by_role("button", name="Run").click()
-    await expect(page.locator("#bulk-count")).to_have_text("reset: 3 of 3 done ✓", timeout=8000)
+    await expect(page.locator("#bulk-count")).to_have_text("reset: 3 of 3 done ✓", timeout=20_000)
 
 
 async def test_a_real_alert_is_acknowledged(open_joule: Joule, fleet: Fleet, page: Page) -> None:
@@ -181,7 +181,7 @@ async def test_live_power_chart_grows_without_reload(
                 ],
             },
         )
-    await expect(chart).to_have_attribute("data-samples", "6", timeout=2000)
+    await expect(chart).to_have_attribute("data-samples", "6", timeout=20_000)
     power = chart.locator('polyline[data-line="power-1"]')
     points = await power.get_attribute("points")
     assert points is not None and len(points.split()) == 3

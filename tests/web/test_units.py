@@ -110,7 +110,7 @@ async def test_the_hub_filters_by_station_and_never_blocks_the_bus() -> None:
     assert "event: hello" in await anext(body)
     pending = asyncio.ensure_future(anext(body))
     await bus.publish(status("C", "Faulted"))
-    message = await asyncio.wait_for(pending, 1)
+    message = await asyncio.wait_for(pending, 20)
     assert message.startswith("event: ConnectorStatusChanged\ndata: ") and "Faulted" in message
     hub.close()
     assert await anext(body, None) is None  # the stream ends at shutdown
