@@ -16,13 +16,21 @@ from joule.ocpp.errors import ErrorKind
 from joule.ocpp.fast_accept import ACCEPTORS
 from joule.ocpp.frames import Call, FrameError, IgnoredFrame, decode_frame
 from joule.ocpp.inbound import accept_request
-from joule.ocpp.typed import meter_values_call_16
+from joule.ocpp.typed import typed_call
 from joule.ocpp.validation import _validator
 from joule.ocpp.versions import OcppVersion
 
 V16 = OcppVersion.V16
 accepts = ACCEPTORS[("1.6", "MeterValues", "request")]
 INT64 = (-(2**63), 2**63 - 1)
+
+
+def meter_values_call_16(text: str | bytes) -> tuple[str, dict[str, Any]] | None:
+    typed = typed_call(V16, text)
+    if typed is None:
+        return None
+    assert typed[1] == "MeterValues"
+    return typed[0], typed[2]
 
 
 def _frame(message_id: Any, payload: Any, action: Any = "MeterValues", type_id: Any = 2) -> str:

@@ -68,6 +68,9 @@ def test_measure_cost_reports_microseconds_per_message() -> None:
         "1.6 Heartbeat",
         "1.6 MeterValues (10 samples)",
         "2.0.1 TransactionEvent (10 samples)",
+        # What a valid frame as sent costs on the gateway's typed path (ADR 0020, 0021).
+        "1.6 MeterValues (10 samples), typed frame decode",
+        "2.0.1 TransactionEvent (10 samples), typed frame decode",
     }
     assert all(cost > 0 for cost in costs.values())
 

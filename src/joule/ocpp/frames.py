@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import orjson
 
 from joule.ocpp.errors import ErrorKind, OcppError, error_code
-from joule.ocpp.typed import meter_values_call_16
+from joule.ocpp.typed import typed_call
 from joule.ocpp.versions import OcppVersion
 
 CALL = 2
@@ -180,10 +180,9 @@ def _error_parts(
 
 def decode_frame(version: OcppVersion, data: str | bytes) -> Frame:
     """Parse one WebSocket text message into a frame, or raise FrameError / IgnoredFrame."""
-    if version is OcppVersion.V16:
-        typed = meter_values_call_16(data)  # T3: parse and validate the hottest CALL at once
-        if typed is not None:
-            return Call(typed[0], "MeterValues", typed[1], validated=True)
+    typed = typed_call(version, data)  # T3, T9: parse and validate the hottest CALL at once
+    if typed is not None:
+        return Call(*typed, validated=True)
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
