@@ -45,7 +45,9 @@ def test_quick_bench_prints_every_target_with_numeric_ratios(tmp_path: Path) -> 
     latency = [row for row in rows if row["target"] in ("T5", "T6")]
     assert latency and all(isinstance(row["joule"], str) and "/" in row["joule"] for row in latency)
     t9 = [row for row in rows if row["target"] == "T9"]
-    assert len(t9) == 3 and all(isinstance(row["joule"], float) for row in t9)
+    assert len(t9) == 5 and all(isinstance(row["joule"], float) for row in t9)
+    # Beside the validator's cost, the typed decode of each typed action's frame (ADR 0021).
+    assert sum(row["metric"].endswith("typed frame decode") for row in t9) == 2, t9
     assert result["meta"]["nproc"] >= 1 and result["meta"]["date"]
     assert result["meta"]["versions"]["msgspec"] != "not installed"
     assert "cpu_model" in result["meta"]
