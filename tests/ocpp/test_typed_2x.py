@@ -7,12 +7,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.ocpp import schema_strategies as schema_st
 
+from joule.ocpp import typed
 from joule.ocpp.errors import OcppError
 from joule.ocpp.frames import Call, decode_frame
 from joule.ocpp.inbound import accept_request
@@ -217,3 +219,77 @@ def test_2_1_bounds_are_kept(path: tuple[Any, ...], value: Any) -> None:
         accept_request(OcppVersion.V21, decode_frame(OcppVersion.V21, text))  # type: ignore[arg-type]
     taken_by_2_0_1 = path != ("evse", "id") or value != 0.5
     assert (typed_call(OcppVersion.V201, text) is not None) == taken_by_2_0_1
+
+
+def _decode(schema: dict[str, Any], payload: Any) -> Any:
+    """A payload through structs built from a schema (the builder typed.py uses), or None."""
+    kind, check = typed._Builder(schema.get("definitions", {})).node(schema, "Test")
+    try:
+        value = msgspec.json.decode(orjson.dumps(payload), type=kind)
+    except msgspec.ValidationError:
+        return None
+    if check is not None and not check(value):
+        return None
+    return msgspec.to_builtins(value)
+
+
+def test_the_builder_on_constructs_the_shipped_messages_do_not_use() -> None:
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["class"],
+        "properties": {
+            "class": {"type": "string", "maxLength": 3},  # a Python keyword: renamed inside
+            "my-level": {"type": "number", "minimum": 0.5, "maximum": 2.5},
+            "link": {"type": "string", "format": "uri"},  # not encoded: left out
+            "open": {"type": "object", "properties": {}},  # open to anything: left out
+            "when": {"$ref": "#/definitions/When"},
+        },
+        "definitions": {"When": {"type": "string", "format": "date-time"}},
+    }
+    assert _decode(schema, {"class": "A", "my-level": 2}) == {"class": "A", "my-level": 2}
+    assert _decode(schema, {"class": "A", "my-level": 0.5}) == {"class": "A", "my-level": 0.5}
+    for refused in (
+        {"class": "ABCD"},
+        {"class": "A", "my-level": 0.4},
+        {"class": "A", "my-level": 3},
+        {"class": "A", "link": "https://example.com"},  # valid, but left to the ordinary path
+        {"class": "A", "open": {}},
+        {"class": "A", "when": "not a time"},
+        {"my-level": 1},
+    ):
+        assert _decode(schema, refused) is None, refused
+    assert _decode(schema, {"class": "A", "when": "2026-11-28T10:00:00Z"}) is not None
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"type": "integer"}}},  # open: no struct says it
+        {"type": ["object", "null"]},
+        {"type": "object", "additionalProperties": False, "required": ["a"], "properties": {}},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["a"],
+            "properties": {"a": {"type": "string", "pattern": "^x"}},
+        },
+        {"$ref": "#/definitions/Missing", "definitions": {}},
+    ],
+)
+def test_a_message_outside_the_subset_is_never_typed(schema: dict[str, Any]) -> None:
+    with pytest.raises(typed._Untypable):
+        typed._Builder(schema.get("definitions", {})).node(schema, "Test")
+
+
+def test_a_version_whose_message_is_untypable_goes_the_ordinary_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text, _ = _bench_frame(OcppVersion.V201)
+    monkeypatch.setattr(typed, "_prepared", {})
+    monkeypatch.setattr(typed, "_untypable", set())
+    monkeypatch.setattr(typed, "load_schema", lambda *_: {"type": ["object"]})
+    assert typed_call(OcppVersion.V201, text) is None
+    assert typed._untypable == {OcppVersion.V201}
+    frame = decode_frame(OcppVersion.V201, text)
+    assert isinstance(frame, Call) and not frame.validated

@@ -105,6 +105,7 @@ class _Builder:
         rename: dict[str, str] = {}
         checks: list[tuple[str, Check]] = []
         described: set[str] = set()
+        required_attrs: set[str] = set()
         for index, (prop, schema) in enumerate(node.get("properties", {}).items()):
             try:
                 kind, check = self.node(schema, prop)
@@ -118,6 +119,7 @@ class _Builder:
             described.add(prop)
             if prop in required:
                 fields.append((attr, kind))
+                required_attrs.add(attr)
             else:
                 fields.append((attr, kind | msgspec.UnsetType, msgspec.UNSET))
             if check is not None:
@@ -134,7 +136,7 @@ class _Builder:
         )
         if not checks:
             return struct, None
-        return struct, _struct_check(tuple(checks), {attr for attr, _ in checks} & set(required))
+        return struct, _struct_check(tuple(checks), required_attrs)
 
     def _array(self, node: dict[str, Any], name: str) -> tuple[Any, Check | None]:
         items = node.get("items")
@@ -234,14 +236,21 @@ def _every(check: Check) -> Check:
 
 _Prepared = tuple[str, bytes, "msgspec.json.Decoder[Any]", Check | None]
 _prepared: dict[OcppVersion, _Prepared] = {}
+_untypable: set[OcppVersion] = set()
 
 
-def _prepare(version: OcppVersion) -> _Prepared:
-    """The action's needles, the frame's decoder and its extra check; built once per version."""
+def _prepare(version: OcppVersion) -> _Prepared | None:
+    """The action's needles, the frame's decoder and its extra check; built once per version.
+    None if the schema's message itself is outside the subset encoded here (never so for the
+    schemas we ship: tests build every one): its frames then all go the ordinary way."""
     action = TYPED_ACTIONS[version]
     schema = load_schema(version, action, "request")
     builder = _Builder(schema.get("definitions", {}))
-    request, check = builder.node(schema, f"{action}Request")
+    try:
+        request, check = builder.node(schema, f"{action}Request")
+    except (_Untypable, RecursionError):
+        _untypable.add(version)
+        return None
     frame = tuple[Literal[2], _MessageId, Literal[action], request]  # type: ignore[valid-type]
     needle = f'"{action}"'
     prepared = _prepared[version] = (needle, needle.encode(), msgspec.json.Decoder(frame), check)
@@ -252,9 +261,11 @@ def typed_call(version: OcppVersion, text: str | bytes) -> tuple[str, str, dict[
     """(messageId, action, payload) of a CALL of TYPED_ACTIONS certainly valid as sent, or None."""
     prepared = _prepared.get(version)
     if prepared is None:
-        if version not in TYPED_ACTIONS:
+        if version not in TYPED_ACTIONS or version in _untypable:
             return None
         prepared = _prepare(version)
+        if prepared is None:
+            return None
     needle, needle_bytes, decoder, check = prepared
     found = (
         text.find(needle, 0, _NEEDLE_WITHIN)
