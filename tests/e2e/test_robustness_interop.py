@@ -284,6 +284,14 @@ async def test_s40_tolerated_quirks_v201(joule: Joule, api: httpx.AsyncClient) -
     assert detail["energy_wh"] == 1500
     quirks = await quirks_of(api, sid)
     assert quirks.get("string_value", 0) >= 1 and quirks.get("empty_sampled_value", 0) >= 2, quirks
+    # An empty list of readings (minItems 1) in the event that ends the transaction: the list is
+    # left out and the end counts (a CALLERROR would have the station retry, then discard it).
+    at = "2026-11-28T08:12:00Z"
+    info = {"transactionId": "Q40-TX", "stoppedReason": "Local"}
+    ended = event("Ended", 3, at, triggerReason="StopAuthorized", transactionInfo=info)
+    assert await st.call("TransactionEvent", {**ended, "meterValue": []}) == {}
+    detail = await transaction(api, tx["id"])
+    assert detail["status"] == "completed" and detail["energy_wh"] == 1500, detail
     await assert_alive(st)
     await st.close()
 

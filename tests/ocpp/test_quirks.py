@@ -12,6 +12,7 @@ from joule.ocpp.errors import ErrorKind, OcppError
 from joule.ocpp.frames import Call, Send, decode_frame
 from joule.ocpp.inbound import accept_request, accept_send
 from joule.ocpp.quirks import normalise_request
+from joule.ocpp.schemas import load_schema
 from joule.ocpp.validation import validate
 from joule.ocpp.versions import OcppVersion
 
@@ -226,6 +227,58 @@ def test_stop_transaction_with_only_empty_readings_keeps_the_stop() -> None:
     result, quirks = repaired(V16, "StopTransaction", payload)
     assert result == {"transactionId": 9, "timestamp": AT, "meterStop": 1500}
     assert quirks == ["empty_sampled_value"]
+
+
+@pytest.mark.parametrize("version", list(OcppVersion))
+@pytest.mark.parametrize(
+    ("action", "key"),
+    [("MeterValues", "meterValue"), ("StopTransaction", "transactionData"),
+     ("TransactionEvent", "meterValue")],
+)  # fmt: skip
+def test_an_empty_list_of_readings_is_a_quirk_exactly_where_the_schema_refuses_it(
+    version: OcppVersion, action: str, key: str
+) -> None:
+    try:
+        schema = load_schema(version, action, "request")
+    except KeyError:
+        return  # not a message of this version
+    refused = schema["properties"][key].get("minItems", 0) >= 1
+    result, quirks = normalise_request(version, action, {key: []})  # the list alone matters
+    assert quirks == (["empty_sampled_value"] if refused else [])
+    if not refused:
+        assert result == {key: []}  # valid as sent: nothing to repair
+    elif key in schema.get("required", []):
+        assert result == {key: []}  # acknowledged, nothing stored (the domain's Q14 path)
+    else:
+        assert result == {}  # an optional list is left out: the rest of the message counts
+
+
+@pytest.mark.parametrize("version", [V201, V21])
+def test_a_transaction_event_with_no_readings_is_accepted_without_them(
+    version: OcppVersion,
+) -> None:
+    payload = {
+        "eventType": "Ended",
+        "timestamp": AT,
+        "triggerReason": "StopAuthorized",
+        "seqNo": 5,
+        "transactionInfo": {"transactionId": "tx", "stoppedReason": "Local"},
+        "meterValue": [],
+    }
+    frame = decode_frame(version, orjson.dumps([2, "m1", "TransactionEvent", payload]).decode())
+    assert isinstance(frame, Call)
+    request = accept_request(version, frame)
+    assert request.payload == {k: v for k, v in payload.items() if k != "meterValue"}
+    assert request.quirks == ("empty_sampled_value",)
+
+
+def test_meter_values_with_no_readings_are_acknowledged_empty_v16() -> None:
+    text = orjson.dumps([2, "m1", "MeterValues", {"connectorId": 1, "meterValue": []}]).decode()
+    frame = decode_frame(V16, text)
+    assert isinstance(frame, Call)
+    request = accept_request(V16, frame)
+    assert request.payload == {"connectorId": 1, "meterValue": []}
+    assert request.quirks == ("empty_sampled_value",)
 
 
 # --- the whole inbound pipeline (scenario 40 protocol part) ------------------------------

@@ -17,7 +17,9 @@ from typing import Any
 from joule.ocpp.schemas import load_schema
 from joule.ocpp.versions import OcppVersion
 
-EMPTY_SAMPLED_VALUE = "empty_sampled_value"  # Q14: reading left without samples dropped
+# Q14: a reading without samples dropped, or a list of readings sent empty where the schema
+# demands one (an optional list is then left out, a required one acknowledged as empty).
+EMPTY_SAMPLED_VALUE = "empty_sampled_value"
 NUMERIC_VALUE = "numeric_value"  # Q13: 1.6 value sent as a JSON number, made a string
 STRING_VALUE = "string_value"  # 2.x value sent as a numeric string, made a number
 UNIT_CELSIUS = "unit_celsius_spelling"  # Q10: Celsius/Celcius mapped to the schema's spelling
@@ -144,12 +146,23 @@ def _samples(samples: list[Any], repair: Callable[[Payload, Quirks], Any], quirk
 
 
 def _meter_values(
-    key: str, repair: Callable[[Payload, Quirks], Any], *, optional: bool
+    key: str, repair: Callable[[Payload, Quirks], Any], *, optional: bool, min_one: bool
 ) -> Callable[[Payload], tuple[Payload, Quirks]]:
+    """`min_one`: the schema demands at least one reading (minItems 1; test_quirks checks each
+    registration against the schemas), so an empty list is a Q14 quirk, not a valid message."""
+
     def normalise(payload: Payload) -> tuple[Payload, Quirks]:
         readings = payload.get(key)
         if not isinstance(readings, list):
             return payload, []
+        if not readings:
+            if not min_one:
+                return payload, []
+            # A TransactionEvent that ends a transaction must not be refused (and finally
+            # discarded by the station) over an empty list of readings: it is only left out.
+            if optional:
+                return {k: v for k, v in payload.items() if k != key}, [EMPTY_SAMPLED_VALUE]
+            return payload, [EMPTY_SAMPLED_VALUE]
         quirks: Quirks = []
         fixed = _readings(readings, repair, quirks)
         if fixed is readings:
@@ -195,18 +208,22 @@ def _repairs(family: str) -> dict[str, Callable[[Payload], tuple[Payload, Quirks
     if family == "1.6":
         return {
             "MeterValues": _meter_values(
-                "meterValue", _v16_sample("MeterValues", "meterValue"), optional=False
+                "meterValue",
+                _v16_sample("MeterValues", "meterValue"),
+                optional=False,
+                min_one=True,
             ),
             "StopTransaction": _meter_values(
                 "transactionData",
                 _v16_sample("StopTransaction", "transactionData"),
                 optional=True,
+                min_one=False,  # 1.6 lets transactionData be empty
             ),
             "StatusNotification": _v16_status,
         }
     return {
-        "MeterValues": _meter_values("meterValue", _v2x_sample, optional=False),
-        "TransactionEvent": _meter_values("meterValue", _v2x_sample, optional=True),
+        "MeterValues": _meter_values("meterValue", _v2x_sample, optional=False, min_one=True),
+        "TransactionEvent": _meter_values("meterValue", _v2x_sample, optional=True, min_one=True),
     }
 
 
