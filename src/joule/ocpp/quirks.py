@@ -17,8 +17,8 @@ from typing import Any
 from joule.ocpp.schemas import load_schema
 from joule.ocpp.versions import OcppVersion
 
-# Q14: a reading without samples dropped, or a list of readings sent empty where the schema
-# demands one (an optional list is then left out, a required one acknowledged as empty).
+# Q14: a reading without samples dropped, or an optional list of readings sent empty where the
+# schema demands one left out (TransactionEvent.meterValue: the rest of the event counts).
 EMPTY_SAMPLED_VALUE = "empty_sampled_value"
 NUMERIC_VALUE = "numeric_value"  # Q13: 1.6 value sent as a JSON number, made a string
 STRING_VALUE = "string_value"  # 2.x value sent as a numeric string, made a number
@@ -146,23 +146,22 @@ def _samples(samples: list[Any], repair: Callable[[Payload, Quirks], Any], quirk
 
 
 def _meter_values(
-    key: str, repair: Callable[[Payload, Quirks], Any], *, optional: bool, min_one: bool
+    key: str, repair: Callable[[Payload, Quirks], Any], *, optional: bool, leave_out_empty: bool
 ) -> Callable[[Payload], tuple[Payload, Quirks]]:
-    """`min_one`: the schema demands at least one reading (minItems 1; test_quirks checks each
-    registration against the schemas), so an empty list is a Q14 quirk, not a valid message."""
+    """`leave_out_empty`: the list is optional but, when present, must hold a reading (minItems
+    1; test_quirks checks each registration against the schemas). A required list sent empty
+    is a message with nothing in it, refused as the schema says (scenario 23)."""
 
     def normalise(payload: Payload) -> tuple[Payload, Quirks]:
         readings = payload.get(key)
         if not isinstance(readings, list):
             return payload, []
         if not readings:
-            if not min_one:
+            if not leave_out_empty:
                 return payload, []
-            # A TransactionEvent that ends a transaction must not be refused (and finally
-            # discarded by the station) over an empty list of readings: it is only left out.
-            if optional:
-                return {k: v for k, v in payload.items() if k != key}, [EMPTY_SAMPLED_VALUE]
-            return payload, [EMPTY_SAMPLED_VALUE]
+            # A TransactionEvent (the one that ends a transaction, say) must not be refused, and
+            # finally discarded by the station, over an empty list of readings: it is left out.
+            return {k: v for k, v in payload.items() if k != key}, [EMPTY_SAMPLED_VALUE]
         quirks: Quirks = []
         fixed = _readings(readings, repair, quirks)
         if fixed is readings:
@@ -211,19 +210,23 @@ def _repairs(family: str) -> dict[str, Callable[[Payload], tuple[Payload, Quirks
                 "meterValue",
                 _v16_sample("MeterValues", "meterValue"),
                 optional=False,
-                min_one=True,
+                leave_out_empty=False,
             ),
             "StopTransaction": _meter_values(
                 "transactionData",
                 _v16_sample("StopTransaction", "transactionData"),
                 optional=True,
-                min_one=False,  # 1.6 lets transactionData be empty
+                leave_out_empty=False,  # 1.6 lets transactionData be empty: valid as sent
             ),
             "StatusNotification": _v16_status,
         }
     return {
-        "MeterValues": _meter_values("meterValue", _v2x_sample, optional=False, min_one=True),
-        "TransactionEvent": _meter_values("meterValue", _v2x_sample, optional=True, min_one=True),
+        "MeterValues": _meter_values(
+            "meterValue", _v2x_sample, optional=False, leave_out_empty=False
+        ),
+        "TransactionEvent": _meter_values(
+            "meterValue", _v2x_sample, optional=True, leave_out_empty=True
+        ),
     }
 
 
