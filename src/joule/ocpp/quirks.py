@@ -146,7 +146,11 @@ def _samples(samples: list[Any], repair: Callable[[Payload, Quirks], Any], quirk
 
 
 def _meter_values(
-    key: str, repair: Callable[[Payload, Quirks], Any], *, optional: bool, leave_out_empty: bool
+    key: str,
+    repair: Callable[[Payload, Quirks], Any],
+    *,
+    optional: bool,
+    leave_out_empty: bool = False,
 ) -> Callable[[Payload], tuple[Payload, Quirks]]:
     """`leave_out_empty`: the list is optional but, when present, must hold a reading (minItems
     1; test_quirks checks each registration against the schemas). A required list sent empty
@@ -210,20 +214,16 @@ def _repairs(family: str) -> dict[str, Callable[[Payload], tuple[Payload, Quirks
                 "meterValue",
                 _v16_sample("MeterValues", "meterValue"),
                 optional=False,
-                leave_out_empty=False,
             ),
             "StopTransaction": _meter_values(
                 "transactionData",
                 _v16_sample("StopTransaction", "transactionData"),
-                optional=True,
-                leave_out_empty=False,  # 1.6 lets transactionData be empty: valid as sent
+                optional=True,  # and 1.6 lets it be empty: valid as sent, nothing left out
             ),
             "StatusNotification": _v16_status,
         }
     return {
-        "MeterValues": _meter_values(
-            "meterValue", _v2x_sample, optional=False, leave_out_empty=False
-        ),
+        "MeterValues": _meter_values("meterValue", _v2x_sample, optional=False),
         "TransactionEvent": _meter_values(
             "meterValue", _v2x_sample, optional=True, leave_out_empty=True
         ),

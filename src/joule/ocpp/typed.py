@@ -101,12 +101,14 @@ class _Builder:
         if node.get("additionalProperties") is not False:
             raise _Untypable(name)  # open to any property: a struct cannot say the same
         required = node.get("required", [])
+        properties = node.get("properties", {})
+        if not set(required) <= properties.keys():
+            raise _Untypable(name)  # a required property the schema does not describe
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         rename: dict[str, str] = {}
         checks: list[tuple[str, Check]] = []
-        described: set[str] = set()
         required_attrs: set[str] = set()
-        for index, (prop, schema) in enumerate(node.get("properties", {}).items()):
+        for index, (prop, schema) in enumerate(properties.items()):
             try:
                 kind, check = self.node(schema, prop)
             except _Untypable:
@@ -116,7 +118,6 @@ class _Builder:
             attr = prop if prop.isidentifier() and not keyword.iskeyword(prop) else f"f{index}"
             if attr != prop:
                 rename[attr] = prop
-            described.add(prop)
             if prop in required:
                 fields.append((attr, kind))
                 required_attrs.add(attr)
@@ -124,8 +125,6 @@ class _Builder:
                 fields.append((attr, kind | msgspec.UnsetType, msgspec.UNSET))
             if check is not None:
                 checks.append((attr, check))
-        if not set(required) <= described:
-            raise _Untypable(name)  # a required property the schema does not describe
         self._structs += 1
         struct = msgspec.defstruct(
             f"{name}_{self._structs}",
